@@ -1,0 +1,48 @@
+namespace HttpCache.Commands;
+
+/// <summary>
+/// Every ErrorId the module's cmdlets report, in one place: tests assert them through
+/// <c>FullyQualifiedErrorId</c> (<c>InvalidUri,HttpCache.Commands.InvokeCachedWebRequestCommand</c>), and
+/// users filter on them, so they are a contract: add, never rename.
+/// </summary>
+internal static class ErrorIds
+{
+    /// <summary>-Uri is not an absolute http(s) URL.</summary>
+    public const string InvalidUri = nameof(InvalidUri);
+
+    /// <summary>-Method is not an HTTP method token.</summary>
+    public const string InvalidMethod = nameof(InvalidMethod);
+
+    /// <summary>-Body or -Headers cannot be turned into a request.</summary>
+    public const string InvalidRequest = nameof(InvalidRequest);
+
+    /// <summary>The origin (or the cache, for -OnlyIfCached) answered with a status outside 200-299.</summary>
+    public const string WebResponseError = nameof(WebResponseError);
+
+    /// <summary>The request failed before an answer came: DNS, connection, TLS, a dropped connection.</summary>
+    public const string RequestFailed = nameof(RequestFailed);
+
+    /// <summary>-TimeoutSec elapsed before the answer came.</summary>
+    public const string RequestTimeout = nameof(RequestTimeout);
+
+    /// <summary>-OutFile could not be written.</summary>
+    public const string OutFileWriteFailed = nameof(OutFileWriteFailed);
+
+    /// <summary>The cache store cannot be opened or used (unwritable path, locked, not a cache file).</summary>
+    public const string CacheStoreUnavailable = nameof(CacheStoreUnavailable);
+
+    /// <summary>The options given to New-HttpCacheSession do not fit together (e.g. -Path with -Backend Memory).</summary>
+    public const string InvalidSessionOption = nameof(InvalidSessionOption);
+
+    /// <summary>The session was disposed.</summary>
+    public const string SessionDisposed = nameof(SessionDisposed);
+
+    /// <summary>An expiration that cannot be used here (DoNotCache on stored entries).</summary>
+    public const string InvalidExpiration = nameof(InvalidExpiration);
+
+    /// <summary>A -Key, a literal -Uri or a piped entry names no stored entry.</summary>
+    public const string EntryNotFound = nameof(EntryNotFound);
+
+    /// <summary>Remove-HttpCacheEntry was given no filter at all.</summary>
+    public const string FilterRequired = nameof(FilterRequired);
+}

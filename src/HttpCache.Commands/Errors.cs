@@ -1,0 +1,71 @@
+using System.Management.Automation;
+using HttpCache.Engine.Storage;
+
+namespace HttpCache.Commands;
+
+/// <summary>The module's ErrorRecords: each with an <see cref="ErrorIds"/> id, a real category and a target.</summary>
+internal static class Errors
+{
+    public static ErrorRecord InvalidUri(string? uri, string why) => new(
+        new ArgumentException($"'{uri}' is not a valid URL: {why} Give an absolute http or https URL, such as 'https://example.com/path'."),
+        ErrorIds.InvalidUri,
+        ErrorCategory.InvalidArgument,
+        uri);
+
+    public static ErrorRecord StoreUnavailable(Exception exception, object? target)
+    {
+        var category = exception.InnerException is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable;
+        return new ErrorRecord(exception, ErrorIds.CacheStoreUnavailable, category, target);
+    }
+
+    public static ErrorRecord SessionDisposed(CacheSession session) => new(
+        new ObjectDisposedException(session.Name, $"The cache session '{session.Name}' was disposed; create another with New-HttpCacheSession."),
+        ErrorIds.SessionDisposed,
+        ErrorCategory.InvalidOperation,
+        session);
+
+    public static ErrorRecord EntryNotFound(string what, object target) => new(
+        new ItemNotFoundException($"No cache entry matches {what}."),
+        ErrorIds.EntryNotFound,
+        ErrorCategory.ObjectNotFound,
+        target);
+
+    /// <summary>The record for an exception an engine call threw, or null when it is not one the cmdlets translate.</summary>
+    public static ErrorRecord? FromEngine(Exception exception, CacheSession session) => exception switch
+    {
+        CacheStoreException store => StoreUnavailable(store, session.Location),
+        ObjectDisposedException => SessionDisposed(session),
+        _ => null,
+    };
+}
+
+/// <summary>Picks the session a command works on: the one given, or the shared default one.</summary>
+internal static class Sessions
+{
+    /// <summary>
+    /// <paramref name="given"/>, or the default session (created now if needed). A store that cannot be
+    /// opened, or a disposed session, stops the command with a terminating error.
+    /// </summary>
+    public static CacheSession Resolve(PSCmdlet cmdlet, CacheSession? given)
+    {
+        if (given is not null)
+        {
+            if (given.IsDisposed)
+            {
+                cmdlet.ThrowTerminatingError(Errors.SessionDisposed(given));
+            }
+
+            return given;
+        }
+
+        try
+        {
+            return SessionProvider.Default;
+        }
+        catch (CacheStoreException ex)
+        {
+            cmdlet.ThrowTerminatingError(Errors.StoreUnavailable(ex, Engine.Storage.CachePaths.DefaultSqlitePath));
+            throw; // not reached: ThrowTerminatingError throws
+        }
+    }
+}

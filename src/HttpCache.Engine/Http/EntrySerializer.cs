@@ -1,0 +1,155 @@
+using System.Text;
+using HttpCache.Engine.Policy;
+using HttpCache.Engine.Storage;
+
+namespace HttpCache.Engine.Http;
+
+/// <summary>
+/// The stored entry format: a small binary layout behind a magic number and a version byte, so that a
+/// reader can tell a foreign, truncated or future entry from a good one. It holds data only — nothing
+/// in it is ever executed (unlike the pickles some peers store).
+/// </summary>
+/// <remarks>
+/// Version 1: 'H' 'C' 0x01; status (int32); reason (bool + string); version major, minor (byte);
+/// request time, response time (UTC ticks, int64); corrected initial age (ticks, int64); header count
+/// (int32) then name, value count, values; Vary count (int32) then name, value. Strings are
+/// length-prefixed UTF-8.
+/// </remarks>
+public static class EntrySerializer
+{
+    /// <summary>The format version written.</summary>
+    public const byte FormatVersion = 1;
+
+    private static readonly byte[] Magic = "HC"u8.ToArray();
+
+    /// <summary>Serializes the HTTP description of an entry.</summary>
+    public static byte[] Serialize(StoredResponse response)
+    {
+        using var stream = new MemoryStream(256);
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Magic);
+            writer.Write(FormatVersion);
+            writer.Write(response.StatusCode);
+            writer.Write(response.ReasonPhrase is not null);
+            if (response.ReasonPhrase is not null)
+            {
+                writer.Write(response.ReasonPhrase);
+            }
+
+            writer.Write((byte)response.Version.Major);
+            writer.Write((byte)Math.Max(0, response.Version.Minor));
+            writer.Write(response.RequestTime.UtcTicks);
+            writer.Write(response.ResponseTime.UtcTicks);
+            writer.Write(response.InitialAge.Ticks);
+            writer.Write(response.Headers.Count);
+            foreach (var (name, values) in response.Headers)
+            {
+                writer.Write(name);
+                writer.Write(values.Length);
+                foreach (var value in values)
+                {
+                    writer.Write(value);
+                }
+            }
+
+            writer.Write(response.VaryValues.Count);
+            foreach (var (name, value) in response.VaryValues)
+            {
+                writer.Write(name);
+                writer.Write(value);
+            }
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>
+    /// Reads an entry. Throws <see cref="InvalidDataException"/> for anything that is not a complete
+    /// entry of a known version; the caller treats that as a corrupt entry.
+    /// </summary>
+    public static StoredResponse Deserialize(CacheRecordInfo record, byte[] metadata, byte[] body)
+    {
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(metadata, writable: false), Encoding.UTF8);
+            if (reader.ReadByte() != Magic[0] || reader.ReadByte() != Magic[1])
+            {
+                throw new InvalidDataException("The entry does not start with the HttpCache magic number.");
+            }
+
+            var version = reader.ReadByte();
+            if (version != FormatVersion)
+            {
+                throw new InvalidDataException($"The entry has format version {version}; this engine reads version {FormatVersion}.");
+            }
+
+            var status = reader.ReadInt32();
+            var reason = reader.ReadBoolean() ? reader.ReadString() : null;
+            var httpVersion = new Version(reader.ReadByte(), reader.ReadByte());
+            var requestTime = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+            var responseTime = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+            var initialAge = TimeSpan.FromTicks(reader.ReadInt64());
+            var headerCount = ReadCount(reader);
+            var headers = new List<KeyValuePair<string, string[]>>(headerCount);
+            for (var i = 0; i < headerCount; i++)
+            {
+                var name = reader.ReadString();
+                var values = new string[ReadCount(reader)];
+                for (var j = 0; j < values.Length; j++)
+                {
+                    values[j] = reader.ReadString();
+                }
+
+                headers.Add(new(name, values));
+            }
+
+            var varyCount = ReadCount(reader);
+            var vary = new List<KeyValuePair<string, string>>(varyCount);
+            for (var i = 0; i < varyCount; i++)
+            {
+                vary.Add(new(reader.ReadString(), reader.ReadString()));
+            }
+
+            if (reader.BaseStream.Position != metadata.Length)
+            {
+                throw new InvalidDataException("The entry has trailing bytes.");
+            }
+
+            if (status is < 100 or > 999)
+            {
+                throw new InvalidDataException($"The entry has an impossible status {status}.");
+            }
+
+            return new StoredResponse
+            {
+                Record = record,
+                StatusCode = status,
+                ReasonPhrase = reason,
+                Version = httpVersion,
+                Headers = headers,
+                VaryValues = vary,
+                RequestTime = requestTime,
+                ResponseTime = responseTime,
+                InitialAge = initialAge,
+                Body = body,
+            };
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or IOException or ArgumentException or DecoderFallbackException or FormatException)
+        {
+            throw new InvalidDataException("The entry is truncated or malformed.", ex);
+        }
+    }
+
+    private static int ReadCount(BinaryReader reader)
+    {
+        var count = reader.ReadInt32();
+        // A count larger than the bytes left can only come from corruption; refuse it before allocating.
+        if (count < 0 || count > reader.BaseStream.Length - reader.BaseStream.Position)
+        {
+            throw new InvalidDataException("The entry has an impossible item count.");
+        }
+
+        return count;
+    }
+}

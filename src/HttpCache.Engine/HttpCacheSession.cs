@@ -1,0 +1,271 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using HttpCache.Engine.Diagnostics;
+using HttpCache.Engine.Http;
+using HttpCache.Engine.Policy;
+using HttpCache.Engine.Storage;
+using HttpCache.Engine.Storage.Memory;
+using HttpCache.Engine.Storage.Sqlite;
+
+namespace HttpCache.Engine;
+
+/// <summary>The backends a session can be created over by name.</summary>
+public enum CacheBackend
+{
+    /// <summary>An embedded SQLite file (the default).</summary>
+    Sqlite,
+    /// <summary>Process memory: gone with the session.</summary>
+    Memory,
+}
+
+/// <summary>What <see cref="HttpCacheSession.Create"/> needs.</summary>
+public sealed record HttpCacheSessionOptions
+{
+    /// <summary>A name to tell sessions apart.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The backend.</summary>
+    public CacheBackend Backend { get; init; } = CacheBackend.Sqlite;
+
+    /// <summary>Where a file backend keeps its data; null: the platform's user cache folder.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>The caching rules.</summary>
+    public CacheSettings Settings { get; init; } = CacheSettings.Default;
+
+    /// <summary>The clock; the system clock when null.</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>The handler that reaches the network; a decompressing, redirect-following handler when null.</summary>
+    public HttpMessageHandler? InnerHandler { get; init; }
+}
+
+/// <summary>Everything <see cref="HttpCacheSession.GetStatisticsAsync"/> reports.</summary>
+/// <param name="Cumulative">Every session's and process's figures, as persisted in the store.</param>
+/// <param name="Session">This session's own figures.</param>
+/// <param name="Inventory">What the store holds.</param>
+public sealed record CacheStatistics(CacheCounterSet Cumulative, CacheCounterSet Session, StoreInventory Inventory);
+
+/// <summary>
+/// A cache in use: settings, a store and an <see cref="HttpClient"/> whose handler chain holds the
+/// <see cref="CachingHandler"/>. Safe to use from many threads at once.
+/// </summary>
+public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
+{
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan PurgeInterval = TimeSpan.FromMinutes(5);
+    private DateTimeOffset lastPurge = DateTimeOffset.MinValue;
+    private readonly AccessLog accessLog = new();
+    private readonly SemaphoreSlim flushGate = new(1, 1);
+    private long lastFlushTicks;
+    private int disposed;
+
+    /// <summary>Creates a session over a store the caller made.</summary>
+    public HttpCacheSession(ICacheStore store, CacheSettings? settings = null, TimeProvider? timeProvider = null, HttpMessageHandler? innerHandler = null, string? name = null)
+    {
+        Store = store ?? throw new ArgumentNullException(nameof(store));
+        Settings = settings ?? CacheSettings.Default;
+        Time = timeProvider ?? TimeProvider.System;
+        Name = string.IsNullOrWhiteSpace(name) ? "default" : name;
+        CreatedAt = Time.GetUtcNow();
+        lastFlushTicks = CreatedAt.UtcTicks;
+        Handler = new CachingHandler(Store, Settings, Time, Counters, innerHandler ?? CreateNetworkHandler(), accessLog);
+        Client = new HttpClient(Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>Creates a session and its store from options.</summary>
+    public static HttpCacheSession Create(HttpCacheSessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ICacheStore store = options.Backend switch
+        {
+            CacheBackend.Memory => new MemoryCacheStore(),
+            _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path)),
+        };
+        return new HttpCacheSession(store, options.Settings, options.TimeProvider, options.InnerHandler, options.Name);
+    }
+
+    /// <summary>The session's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The caching rules.</summary>
+    public CacheSettings Settings { get; }
+
+    /// <summary>The store.</summary>
+    public ICacheStore Store { get; }
+
+    /// <summary>The clock every decision uses.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>When the session was created.</summary>
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>This session's counters.</summary>
+    public CacheCounters Counters { get; } = new();
+
+    /// <summary>The caching handler (to put in another handler chain, if wanted).</summary>
+    public CachingHandler Handler { get; }
+
+    /// <summary>A client whose requests go through the cache. No timeout of its own: pass a token.</summary>
+    public HttpClient Client { get; }
+
+    /// <summary>Sends a request through the cache with per-request options.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CacheRequestOptions? options = null, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(disposed != 0, this);
+        if (options is not null)
+        {
+            request.Options.Set(CachingHandler.OptionsKey, options);
+        }
+
+        var response = await Client.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        FlushInBackgroundWhenDue();
+        return response;
+    }
+
+    /// <summary>True when the entry is past its fresh-until time now.</summary>
+    public bool IsExpired(CacheRecordInfo entry) => entry.ExpiresAt is { } at && Time.GetUtcNow() >= at;
+
+    /// <summary>The stored entries the query matches, oldest first.</summary>
+    public async IAsyncEnumerable<CacheRecordInfo> GetEntriesAsync(CacheQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var entry in Store.ListAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            yield return entry;
+        }
+    }
+
+    /// <summary>Removes the entries the query matches; returns how many went.</summary>
+    public Task<int> RemoveEntriesAsync(CacheQuery query, CancellationToken cancellationToken = default) =>
+        Store.RemoveAsync(query, cancellationToken);
+
+    /// <summary>
+    /// Gives one stored entry a new expiration, counted from now. DoNotCache is refused: removing entries
+    /// is Remove's job, not a side effect of resetting a clock.
+    /// </summary>
+    public Task<bool> ResetExpirationAsync(string key, Expiration expiration, CancellationToken cancellationToken = default)
+    {
+        if (expiration.IsDoNotCache)
+        {
+            throw new ArgumentException("DoNotCache cannot be applied to stored entries; remove them instead.", nameof(expiration));
+        }
+
+        var expiresAt = expiration.ExpiresAt(Time.GetUtcNow());
+        var keepUntil = expiresAt is { } fresh && Settings.KeepExpiredFor is { } grace ? fresh + grace : (DateTimeOffset?)null;
+        return Store.UpdateExpirationAsync(key, expiresAt, keepUntil, cancellationToken);
+    }
+
+    /// <summary>Persists pending counters and hit counts, then reports the figures.</summary>
+    public async Task<CacheStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        var stored = await Store.GetCountersAsync(cancellationToken).ConfigureAwait(false);
+        var inventory = await Store.GetInventoryAsync(cancellationToken).ConfigureAwait(false);
+        return new CacheStatistics(CacheCounters.FromStore(stored), Counters.Snapshot(), inventory);
+    }
+
+    /// <summary>
+    /// Adds this session's pending counters and hit counts to the store. A failure keeps them pending for
+    /// the next flush and is reported to the caller.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        await flushGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Interlocked.Exchange(ref lastFlushTicks, Time.GetUtcNow().UtcTicks);
+            var deltas = Counters.TakePending();
+            if (deltas.Count > 0)
+            {
+                try
+                {
+                    await Store.AddCountersAsync(deltas, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    Counters.ReturnPending(deltas);
+                    throw;
+                }
+            }
+
+            if (!accessLog.IsEmpty)
+            {
+                // Hit counts are informative; losing one batch to a failing store is acceptable.
+                await Store.RecordAccessAsync(accessLog.Take(), cancellationToken).ConfigureAwait(false);
+            }
+
+            var now = Time.GetUtcNow();
+            if (Settings.KeepExpiredFor is not null && now - lastPurge >= PurgeInterval)
+            {
+                // The second clock: entries past their kept-until time go, a batch at a time, while the session works.
+                lastPurge = now;
+                await Store.RemoveAsync(new CacheQuery { KeepUntilAsOf = now }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            flushGate.Release();
+        }
+    }
+
+    private void FlushInBackgroundWhenDue()
+    {
+        var last = Interlocked.Read(ref lastFlushTicks);
+        if (Time.GetUtcNow().UtcTicks - last < FlushInterval.Ticks || flushGate.CurrentCount == 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await FlushAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The figures stay pending; the store's failure already shows on the requests themselves.
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await Handler.StopBackgroundWorkAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        try
+        {
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await FlushAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Disposal must not fail because the store is gone; the figures are lost with it.
+        }
+
+        Client.Dispose();
+        Handler.Dispose();
+        await Store.DisposeAsync().ConfigureAwait(false);
+        flushGate.Dispose();
+    }
+
+    private static SocketsHttpHandler CreateNetworkHandler() => new()
+    {
+        // As Invoke-WebRequest: decompress, follow up to five redirects.
+        AutomaticDecompression = DecompressionMethods.All,
+        AllowAutoRedirect = true,
+        MaxAutomaticRedirections = 5,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        UseCookies = false,
+    };
+}

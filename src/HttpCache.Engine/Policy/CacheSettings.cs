@@ -1,0 +1,105 @@
+namespace HttpCache.Engine.Policy;
+
+/// <summary>
+/// A session's caching rules. Immutable: a session's behaviour cannot change under requests in flight.
+/// </summary>
+public sealed record CacheSettings
+{
+    /// <summary>The statuses stored by default (RFC 9110 §15.1's heuristically cacheable ones that a client meets most).</summary>
+    public static IReadOnlySet<int> DefaultStatusCodes { get; } = new HashSet<int> { 200, 203, 300, 301, 308 };
+
+    /// <summary>The methods stored by default.</summary>
+    public static IReadOnlySet<string> DefaultMethods { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "GET", "HEAD" };
+
+    /// <summary>The default settings.</summary>
+    public static CacheSettings Default { get; } = new();
+
+    /// <summary>The lifetime of responses that give no freshness of their own (or when headers are not honoured).</summary>
+    public Expiration ExpireAfter { get; init; } = Expiration.NeverExpire;
+
+    /// <summary>Honour the response's Cache-Control / Expires freshness over <see cref="ExpireAfter"/>.</summary>
+    public bool CacheControl { get; init; } = true;
+
+    /// <summary>Methods whose responses are stored and looked up.</summary>
+    public IReadOnlySet<string> AllowedMethods { get; init; } = DefaultMethods;
+
+    /// <summary>Statuses that are stored.</summary>
+    public IReadOnlySet<int> AllowedStatusCodes { get; init; } = DefaultStatusCodes;
+
+    /// <summary>
+    /// A shared cache (RFC 9111 §3.5): <c>private</c> answers and answers to authorized requests are not
+    /// stored unless allowed, and <c>s-maxage</c> wins over <c>max-age</c>.
+    /// </summary>
+    public bool Shared { get; init; }
+
+    /// <summary>Per-URL lifetimes, first match wins; below the per-request lifetime, above the session's.</summary>
+    public IReadOnlyList<UrlExpiration> UrlExpireAfter { get; init; } = [];
+
+    /// <summary>Lifetimes per status (negative caching), above the URL patterns.</summary>
+    public IReadOnlyDictionary<int, Expiration> StatusExpireAfter { get; init; } = new Dictionary<int, Expiration>();
+
+    /// <summary>
+    /// Computes a lifetime per response, consulted just above the session's <see cref="ExpireAfter"/>;
+    /// null from it means "no opinion".
+    /// </summary>
+    public Func<HttpResponseMessage, Expiration?>? ExpireAfterCallback { get; init; }
+
+    /// <summary>Opt-in heuristic freshness from Last-Modified (RFC 9111 §4.2.2): 10% of its age, at most a week.</summary>
+    public bool HeuristicFreshness { get; init; }
+
+    /// <summary>Revalidate every stored answer before use (fresh immutable ones excepted).</summary>
+    public bool AlwaysRevalidate { get; init; }
+
+    /// <summary>
+    /// Serve a stored answer, expired no longer ago than this, when the origin fails or answers with an
+    /// error (RFC 5861 §4). Null: only when the answer's own stale-if-error allows.
+    /// <see cref="TimeSpan.MaxValue"/>: any staleness.
+    /// </summary>
+    public TimeSpan? StaleIfError { get; init; }
+
+    /// <summary>
+    /// Answer at once with an answer expired no longer ago than this and refresh it in the background
+    /// (RFC 5861 §3). Null: only when the answer's own stale-while-revalidate allows.
+    /// </summary>
+    public TimeSpan? StaleWhileRevalidate { get; init; }
+
+    /// <summary>Store answers even when they say no-store or private (as httpx-cache's always_cache).</summary>
+    public bool AlwaysCache { get; init; }
+
+    /// <summary>Decides per answer whether it may be stored, after every other rule said yes.</summary>
+    public Func<HttpResponseMessage, bool>? StorePredicate { get; init; }
+
+    /// <summary>requests-cache's default list of secrets: dropped from keys, written as REDACTED.</summary>
+    public static IReadOnlySet<string> DefaultIgnoredParameters { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "Authorization", "Proxy-Authorization", "X-API-Key", "X-Auth-Token", "X-API-Token", "X-Access-Token", "access_token", "api_key", "apikey",
+    };
+
+    /// <summary>
+    /// Names of query parameters, request headers and JSON/form body fields dropped from the key and
+    /// redacted wherever the request is stored (case-insensitive). Null: the default list, with the
+    /// credential headers still keyed by digest (see <see cref="CredentialHeaders"/>).
+    /// </summary>
+    public IReadOnlySet<string>? IgnoredParameters { get; init; }
+
+    /// <summary>The ignored names in force.</summary>
+    public IReadOnlySet<string> EffectiveIgnoredParameters => IgnoredParameters ?? DefaultIgnoredParameters;
+
+    /// <summary>
+    /// Request headers whose values are keyed by digest, so two users never get each other's answers,
+    /// unless an explicit <see cref="IgnoredParameters"/> list names them.
+    /// </summary>
+    public static IReadOnlyList<string> CredentialHeaders { get; } = ["Authorization", "Cookie", "Proxy-Authorization"];
+
+    /// <summary>Request headers that become part of the key; null: none.</summary>
+    public IReadOnlyList<string>? MatchHeaders { get; init; }
+
+    /// <summary>Make every request header (but the ignored ones) part of the key.</summary>
+    public bool MatchAllHeaders { get; init; }
+
+    /// <summary>
+    /// How long an expired entry is kept for revalidation and stale answers before the store may delete
+    /// it (the second clock). Null: kept until removed.
+    /// </summary>
+    public TimeSpan? KeepExpiredFor { get; init; }
+}

@@ -1,0 +1,627 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace HttpCache.Engine.Storage.Sqlite;
+
+/// <summary>
+/// The default store: one SQLite file in WAL mode, shared safely by many threads and by several processes.
+/// A lock held by someone else is waited on for at most the busy timeout, then reported as a
+/// <see cref="CacheStoreException"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Microsoft.Data.Sqlite does its I/O synchronously even behind its async methods, so this store runs each
+/// call on the caller's thread and returns a completed task: a thread hop would cost more than the query.
+/// The price: a call that meets another writer's lock blocks its thread for up to the busy timeout.
+/// </para>
+/// <para>
+/// With <see cref="StoreLimits"/>, a write, the check of the running total (kept by triggers) and any
+/// evictions happen in one <c>BEGIN IMMEDIATE</c> transaction, so concurrent writers, in this process or
+/// others, never leave the file over its bounds. Without limits a write stays a single statement.
+/// </para>
+/// </remarks>
+public sealed class SqliteCacheStore : ICacheStore
+{
+    /// <summary>How long a call waits for another connection's lock when no busy timeout is given.</summary>
+    public static TimeSpan DefaultBusyTimeout { get; } = TimeSpan.FromSeconds(5);
+
+    private const int ListPageSize = 512;
+
+    private const string InfoColumns =
+        "key, primary_key, method, uri, status, created_at, expires_at, keep_until, size, hit_count, last_accessed_at";
+
+    private const string GetVariantsSql = $"SELECT {InfoColumns}, metadata, body FROM entries WHERE primary_key = $primaryKey";
+    private const string GetSql = $"SELECT {InfoColumns}, metadata, body FROM entries WHERE key = $key";
+
+    // An upsert, not INSERT OR REPLACE: it fires the update trigger that keeps the running total (see SqliteSchema).
+    private const string SetSql = $"""
+        INSERT INTO entries ({InfoColumns}, metadata, body)
+        VALUES ($key, $primaryKey, $method, $uri, $status, $createdAt, $expiresAt, $keepUntil, $size, $hitCount,
+                $lastAccessedAt, $metadata, $body)
+        ON CONFLICT (key) DO UPDATE SET
+            primary_key = excluded.primary_key, method = excluded.method, uri = excluded.uri, status = excluded.status,
+            created_at = excluded.created_at, expires_at = excluded.expires_at, keep_until = excluded.keep_until,
+            size = excluded.size, hit_count = excluded.hit_count, last_accessed_at = excluded.last_accessed_at,
+            metadata = excluded.metadata, body = excluded.body
+        """;
+
+    private const string DeleteKeySql = "DELETE FROM entries WHERE key = $key";
+
+    private const string TotalsSql = "SELECT entries, bytes FROM totals WHERE id = 1";
+
+    // The expression matches ix_entries_lru exactly, so SQLite walks that index from its oldest end and stops
+    // as soon as the store reads enough victims.
+    internal const string LruSql =
+        "SELECT key, size FROM entries WHERE key <> $key ORDER BY COALESCE(last_accessed_at, created_at), key";
+
+    private const string UpdateExpirationSql = "UPDATE entries SET expires_at = $expiresAt, keep_until = $keepUntil WHERE key = $key";
+
+    private const string InventorySql =
+        "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(created_at), MAX(created_at) FROM entries";
+
+    private const string AddCounterSql = """
+        INSERT INTO counters (name, value) VALUES ($name, $delta)
+        ON CONFLICT (name) DO UPDATE SET value = value + excluded.value
+        """;
+
+    private const string RecordAccessSql = """
+        UPDATE entries
+        SET hit_count = hit_count + $hits,
+            last_accessed_at = MAX(COALESCE(last_accessed_at, $accessedAt), $accessedAt)
+        WHERE key = $key
+        """;
+
+    private readonly SqliteConnectionPool _pool;
+    private readonly TimeSpan _busyTimeout;
+    private readonly StoreLimits? _limits;
+    private volatile bool _disposed;
+
+    /// <summary>
+    /// Opens the cache file at <paramref name="path"/>, creating its folder, the file and the tables when
+    /// missing. Fails now, rather than on first use, when the location cannot hold a cache.
+    /// </summary>
+    /// <param name="path">The database file. A relative path is taken from the process's current directory.</param>
+    /// <param name="busyTimeout">
+    /// How long one call waits for a lock another connection or process holds before it fails
+    /// (default <see cref="DefaultBusyTimeout"/>). Below one second, Microsoft.Data.Sqlite's own retry loop,
+    /// which counts whole seconds, stretches the wait to a little over one second.
+    /// </param>
+    /// <param name="limits">Bounds the file keeps to by evicting least-recently-used entries after a write;
+    /// null or <see cref="StoreLimits.None"/>: unbounded. Each store applies its own limits to its own writes.</param>
+    /// <exception cref="CacheStoreException">The folder or file cannot be created or opened
+    /// (<see cref="CacheStoreFailure.Unwritable"/>), the file is not a cache database
+    /// (<see cref="CacheStoreFailure.Corrupt"/>), was written by a newer schema, or stayed locked past the busy
+    /// timeout (<see cref="CacheStoreFailure.Locked"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The busy timeout is not positive, or a bound is below one.</exception>
+    public SqliteCacheStore(string path, TimeSpan? busyTimeout = null, StoreLimits? limits = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        _busyTimeout = busyTimeout ?? DefaultBusyTimeout;
+        if (_busyTimeout <= TimeSpan.Zero || _busyTimeout.TotalMilliseconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(busyTimeout), _busyTimeout, "The busy timeout must be positive and under 24 days.");
+        }
+
+        _limits = StoreLimitsRules.Normalize(limits, nameof(limits));
+
+        Location = Path.GetFullPath(path);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Location)!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CacheStoreException(
+                $"The folder of the HTTP cache database '{Location}' cannot be created: {ex.Message}", ex, CacheStoreFailure.Unwritable);
+        }
+
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Location,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            // The store pools its own connections, with their prepared statements (see SqliteConnectionPool).
+            Pooling = false,
+            // Microsoft.Data.Sqlite retries a busy statement, after SQLite's own busy_timeout wait, until this many
+            // whole seconds have passed (forever when 0). Rounded down, SQLite's wait alone already uses it up, so
+            // the library adds no second wait; at least 1 keeps every wait bounded.
+            DefaultTimeout = Math.Max(1, (int)_busyTimeout.TotalSeconds),
+        }.ToString();
+
+        _pool = new SqliteConnectionPool(connectionString, _busyTimeout);
+        try
+        {
+            Execute(Location, static (connection, location) =>
+            {
+                SqliteSchema.Ensure(connection, location);
+                return 0;
+            });
+        }
+        catch
+        {
+            _pool.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public string BackendName => "Sqlite";
+
+    /// <summary>The full path of the database file.</summary>
+    public string Location { get; }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<CacheRecord>> GetVariantsAsync(string primaryKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(primaryKey);
+        return Run(primaryKey, static (connection, primaryKey) =>
+        {
+            var command = connection.Command(GetVariantsSql);
+            command.Parameters.AddWithValue("$primaryKey", primaryKey);
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return (IReadOnlyList<CacheRecord>)[];
+            }
+
+            var variants = new List<CacheRecord>(1);
+            do
+            {
+                variants.Add(ReadRecord(reader));
+            }
+            while (reader.Read());
+
+            return variants;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<CacheRecord?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Run(key, static (connection, key) =>
+        {
+            var command = connection.Command(GetSql);
+            command.Parameters.AddWithValue("$key", key);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? ReadRecord(reader) : null;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (_limits is null)
+        {
+            // The hot path without limits: one statement, in its own implicit transaction.
+            return Run(record, static (connection, record) => Upsert(connection, record), cancellationToken);
+        }
+
+        return Run((record, limits: _limits), static (connection, state) =>
+            connection.InWriteTransaction(state, static (c, state) => SetWithinLimits(c, state.record, state.limits)), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<int> RemoveAsync(CacheQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return Run(query, static (connection, query) =>
+        {
+            var command = connection.Command("DELETE FROM entries" + Where(query, afterCursor: false));
+            BindWhere(command, query);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> UpdateExpirationAsync(string key, DateTimeOffset? expiresAt, DateTimeOffset? keepUntil, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Run((key, expiresAt, keepUntil), static (connection, update) =>
+        {
+            var command = connection.Command(UpdateExpirationSql);
+            command.Parameters.AddWithValue("$key", update.key);
+            command.Parameters.AddWithValue("$expiresAt", Ticks(update.expiresAt));
+            command.Parameters.AddWithValue("$keepUntil", Ticks(update.keepUntil));
+            return command.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Read in pages, each on a connection taken and given back, so a slow consumer holds no read
+    /// transaction (which would keep the WAL from being checkpointed). Entries changed while the listing
+    /// runs may or may not appear in it.
+    /// </remarks>
+    public async IAsyncEnumerable<CacheRecordInfo> ListAsync(
+        CacheQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        CacheRecordInfo? last = null;
+        while (true)
+        {
+            var page = await Run((query, last), static (connection, state) =>
+            {
+                var command = connection.Command(
+                    $"SELECT {InfoColumns} FROM entries{Where(state.query, state.last is not null)} ORDER BY created_at, key LIMIT {ListPageSize}");
+                BindWhere(command, state.query);
+                if (state.last is not null)
+                {
+                    command.Parameters.AddWithValue("$afterCreatedAt", state.last.CreatedAt.UtcTicks);
+                    command.Parameters.AddWithValue("$afterKey", state.last.Key);
+                }
+
+                using var reader = command.ExecuteReader();
+                var infos = new List<CacheRecordInfo>();
+                while (reader.Read())
+                {
+                    infos.Add(ReadInfo(reader));
+                }
+
+                return infos;
+            }, cancellationToken).ConfigureAwait(false);
+
+            foreach (var info in page)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return info;
+            }
+
+            if (page.Count < ListPageSize)
+            {
+                yield break;
+            }
+
+            last = page[^1];
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<StoreInventory> GetInventoryAsync(CancellationToken cancellationToken = default) =>
+        Run(0, static (connection, _) =>
+        {
+            using var reader = connection.Command(InventorySql).ExecuteReader();
+            reader.Read();
+            return new StoreInventory(reader.GetInt64(0), reader.GetInt64(1), OptionalTime(reader, 2), OptionalTime(reader, 3));
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task AddCountersAsync(IReadOnlyDictionary<string, long> deltas, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        if (deltas.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return Run(deltas, static (connection, deltas) => connection.InWriteTransaction(deltas, static (c, deltas) =>
+        {
+            foreach (var (name, delta) in deltas)
+            {
+                var command = c.Command(AddCounterSql);
+                command.Parameters.AddWithValue("$name", name);
+                command.Parameters.AddWithValue("$delta", delta);
+                command.ExecuteNonQuery();
+            }
+
+            return 0;
+        }), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, long>> GetCountersAsync(CancellationToken cancellationToken = default) =>
+        Run(0, static (connection, _) =>
+        {
+            using var reader = connection.Command("SELECT name, value FROM counters").ExecuteReader();
+            var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                counters[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            return (IReadOnlyDictionary<string, long>)counters;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task RecordAccessAsync(IReadOnlyCollection<EntryAccess> accesses, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accesses);
+        if (accesses.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return Run(accesses, static (connection, accesses) => connection.InWriteTransaction(accesses, static (c, accesses) =>
+        {
+            foreach (var access in accesses)
+            {
+                var command = c.Command(RecordAccessSql);
+                command.Parameters.AddWithValue("$key", access.Key);
+                command.Parameters.AddWithValue("$hits", access.Hits);
+                command.Parameters.AddWithValue("$accessedAt", access.LastAccessedAt.UtcTicks);
+                command.ExecuteNonQuery();
+            }
+
+            return 0;
+        }), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task ClearCountersAsync(CancellationToken cancellationToken = default) =>
+        Run(0, static (connection, _) => connection.Execute("DELETE FROM counters"), cancellationToken);
+
+    /// <summary>Closes every connection, so the file is no longer held open by this store.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        _pool.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    // Errors travel in the returned task, as they would from an async method.
+    private Task<TResult> Run<TState, TResult>(
+        TState state, Func<PooledConnection, TState, TResult> work, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(Execute(state, work));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<TResult>(ex);
+        }
+    }
+
+    private TResult Execute<TState, TResult>(TState state, Func<PooledConnection, TState, TResult> work)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        PooledConnection connection;
+        try
+        {
+            connection = _pool.Rent();
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate(ex);
+        }
+
+        TResult result;
+        try
+        {
+            result = work(connection, state);
+        }
+        catch (Exception ex)
+        {
+            // A connection that failed may hold a half-done transaction or a lock: close it, never pool it.
+            connection.Dispose();
+            throw ex is SqliteException sqlite ? Translate(sqlite) : ex;
+        }
+
+        _pool.Return(connection);
+        return result;
+    }
+
+    private CacheStoreException Translate(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
+    {
+        // The primary code (the low byte) is enough: every extended code of these families means the same here.
+        raw.SQLITE_BUSY or raw.SQLITE_LOCKED => new CacheStoreException(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"The HTTP cache database '{Location}' stayed locked by another connection or process for longer than the busy timeout ({_busyTimeout.TotalSeconds:0.###} s)."),
+            ex,
+            CacheStoreFailure.Locked),
+        raw.SQLITE_CANTOPEN or raw.SQLITE_READONLY or raw.SQLITE_PERM or raw.SQLITE_FULL or raw.SQLITE_AUTH => new CacheStoreException(
+            $"The HTTP cache database '{Location}' cannot be opened or written (permissions, a read-only location, a full disk, or a folder in its place): {ex.Message}",
+            ex,
+            CacheStoreFailure.Unwritable),
+        raw.SQLITE_NOTADB or raw.SQLITE_CORRUPT => new CacheStoreException(
+            $"The file '{Location}' is not an HTTP cache database, or it is damaged: {ex.Message}", ex, CacheStoreFailure.Corrupt),
+        _ => new CacheStoreException($"The HTTP cache database '{Location}' failed: {ex.Message}", ex, CacheStoreFailure.Other),
+    };
+
+    private static int Upsert(PooledConnection connection, CacheRecord record)
+    {
+        var command = connection.Command(SetSql);
+        var parameters = command.Parameters;
+        parameters.AddWithValue("$key", record.Key);
+        parameters.AddWithValue("$primaryKey", record.PrimaryKey);
+        parameters.AddWithValue("$method", record.Method);
+        parameters.AddWithValue("$uri", record.Uri);
+        parameters.AddWithValue("$status", record.StatusCode);
+        parameters.AddWithValue("$createdAt", record.CreatedAt.UtcTicks);
+        parameters.AddWithValue("$expiresAt", Ticks(record.ExpiresAt));
+        parameters.AddWithValue("$keepUntil", Ticks(record.KeepUntil));
+        parameters.AddWithValue("$size", SizeOf(record));
+        parameters.AddWithValue("$hitCount", record.HitCount);
+        parameters.AddWithValue("$lastAccessedAt", Ticks(record.LastAccessedAt));
+        parameters.AddWithValue("$metadata", record.Metadata);
+        parameters.AddWithValue("$body", record.Body);
+        return command.ExecuteNonQuery();
+    }
+
+    // Runs inside BEGIN IMMEDIATE: no other writer, in any process, can slip between the write, the look at
+    // the totals and the evictions, so the bounds hold once the transaction commits.
+    private static int SetWithinLimits(PooledConnection connection, CacheRecord record, StoreLimits limits)
+    {
+        if (StoreLimitsRules.TooLargeAlone(limits, SizeOf(record)))
+        {
+            // Not stored; an older version of the entry goes too, since the caller replaced it.
+            var delete = connection.Command(DeleteKeySql);
+            delete.Parameters.AddWithValue("$key", record.Key);
+            delete.ExecuteNonQuery();
+            return 0;
+        }
+
+        Upsert(connection, record);
+
+        long entries, bytes;
+        using (var totals = connection.Command(TotalsSql).ExecuteReader())
+        {
+            totals.Read();
+            entries = totals.GetInt64(0);
+            bytes = totals.GetInt64(1);
+        }
+
+        if (!StoreLimitsRules.IsOver(limits, entries, bytes))
+        {
+            return 0;
+        }
+
+        // Victims are read first and deleted afterwards: changing a table while a statement still walks it is
+        // undefined in SQLite. The entry just written is never its own victim: the write is its latest use.
+        var victims = new List<string>();
+        var lru = connection.Command(LruSql);
+        lru.Parameters.AddWithValue("$key", record.Key);
+        using (var reader = lru.ExecuteReader())
+        {
+            while (StoreLimitsRules.IsOver(limits, entries, bytes) && reader.Read())
+            {
+                victims.Add(reader.GetString(0));
+                entries--;
+                bytes -= reader.GetInt64(1);
+            }
+        }
+
+        foreach (var key in victims)
+        {
+            var delete = connection.Command(DeleteKeySql);
+            delete.Parameters.AddWithValue("$key", key);
+            delete.ExecuteNonQuery();
+        }
+
+        var counter = connection.Command(AddCounterSql);
+        counter.Parameters.AddWithValue("$name", StoreLimitsRules.EvictionsCounter);
+        counter.Parameters.AddWithValue("$delta", (long)victims.Count);
+        counter.ExecuteNonQuery();
+        return victims.Count;
+    }
+
+    private static long SizeOf(CacheRecord record) => (long)record.Metadata.Length + record.Body.Length;
+
+    // Which filters are present decides the SQL text, so each combination is prepared once per connection.
+    private static string Where(CacheQuery query, bool afterCursor)
+    {
+        var where = new StringBuilder();
+        void And(string condition) => where.Append(where.Length == 0 ? " WHERE " : " AND ").Append(condition);
+
+        if (query.Key is not null)
+        {
+            And("key = $key");
+        }
+
+        if (query.PrimaryKey is not null)
+        {
+            And("primary_key = $primaryKey");
+        }
+
+        if (query.ExpiredAsOf is not null)
+        {
+            And("expires_at <= $expiredAsOf");
+        }
+
+        if (query.CreatedBefore is not null)
+        {
+            And("created_at < $createdBefore");
+        }
+
+        if (query.CreatedAfter is not null)
+        {
+            And("created_at > $createdAfter");
+        }
+
+        if (query.KeepUntilAsOf is not null)
+        {
+            And("keep_until <= $keepUntilAsOf");
+        }
+
+        if (afterCursor)
+        {
+            And("(created_at > $afterCreatedAt OR (created_at = $afterCreatedAt AND key > $afterKey))");
+        }
+
+        return where.ToString();
+    }
+
+    private static void BindWhere(SqliteCommand command, CacheQuery query)
+    {
+        var parameters = command.Parameters;
+        if (query.Key is not null)
+        {
+            parameters.AddWithValue("$key", query.Key);
+        }
+
+        if (query.PrimaryKey is not null)
+        {
+            parameters.AddWithValue("$primaryKey", query.PrimaryKey);
+        }
+
+        if (query.ExpiredAsOf is { } expiredAsOf)
+        {
+            parameters.AddWithValue("$expiredAsOf", expiredAsOf.UtcTicks);
+        }
+
+        if (query.CreatedBefore is { } createdBefore)
+        {
+            parameters.AddWithValue("$createdBefore", createdBefore.UtcTicks);
+        }
+
+        if (query.CreatedAfter is { } createdAfter)
+        {
+            parameters.AddWithValue("$createdAfter", createdAfter.UtcTicks);
+        }
+
+        if (query.KeepUntilAsOf is { } keepUntilAsOf)
+        {
+            parameters.AddWithValue("$keepUntilAsOf", keepUntilAsOf.UtcTicks);
+        }
+    }
+
+    private static CacheRecord ReadRecord(SqliteDataReader reader) => new()
+    {
+        Key = reader.GetString(0),
+        PrimaryKey = reader.GetString(1),
+        Method = reader.GetString(2),
+        Uri = reader.GetString(3),
+        StatusCode = reader.GetInt32(4),
+        CreatedAt = Time(reader.GetInt64(5)),
+        ExpiresAt = OptionalTime(reader, 6),
+        KeepUntil = OptionalTime(reader, 7),
+        Size = reader.GetInt64(8),
+        HitCount = reader.GetInt64(9),
+        LastAccessedAt = OptionalTime(reader, 10),
+        Metadata = Blob(reader, 11),
+        Body = Blob(reader, 12),
+    };
+
+    private static CacheRecordInfo ReadInfo(SqliteDataReader reader) => new()
+    {
+        Key = reader.GetString(0),
+        PrimaryKey = reader.GetString(1),
+        Method = reader.GetString(2),
+        Uri = reader.GetString(3),
+        StatusCode = reader.GetInt32(4),
+        CreatedAt = Time(reader.GetInt64(5)),
+        ExpiresAt = OptionalTime(reader, 6),
+        KeepUntil = OptionalTime(reader, 7),
+        Size = reader.GetInt64(8),
+        HitCount = reader.GetInt64(9),
+        LastAccessedAt = OptionalTime(reader, 10),
+    };
+
+    private static object Ticks(DateTimeOffset? time) => time is { } t ? t.UtcTicks : DBNull.Value;
+
+    private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+
+    private static DateTimeOffset? OptionalTime(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : Time(reader.GetInt64(ordinal));
+
+    private static byte[] Blob(SqliteDataReader reader, int ordinal) => reader.GetFieldValue<byte[]>(ordinal);
+}

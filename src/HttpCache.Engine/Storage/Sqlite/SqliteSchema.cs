@@ -1,0 +1,112 @@
+namespace HttpCache.Engine.Storage.Sqlite;
+
+/// <summary>
+/// The tables of a cache file and their version (<c>PRAGMA user_version</c>), so a later release can
+/// migrate a file this one wrote. Times are UTC ticks: exact, and compared as plain integers.
+/// </summary>
+internal static class SqliteSchema
+{
+    /// <summary>The schema this code reads and writes.</summary>
+    public const int Version = 2;
+
+    // The blobs come last: SQLite walks a row's columns in order, so a listing that stops before them
+    // never touches their overflow pages.
+    private const string CreateVersion1 = """
+        CREATE TABLE IF NOT EXISTS entries (
+            key              TEXT    NOT NULL PRIMARY KEY,
+            primary_key      TEXT    NOT NULL,
+            method           TEXT    NOT NULL,
+            uri              TEXT    NOT NULL,
+            status           INTEGER NOT NULL,
+            created_at       INTEGER NOT NULL,
+            expires_at       INTEGER,
+            keep_until       INTEGER,
+            size             INTEGER NOT NULL,
+            hit_count        INTEGER NOT NULL DEFAULT 0,
+            last_accessed_at INTEGER,
+            metadata         BLOB    NOT NULL,
+            body             BLOB    NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ix_entries_primary_key ON entries (primary_key);
+        CREATE INDEX IF NOT EXISTS ix_entries_expires_at ON entries (expires_at);
+        CREATE INDEX IF NOT EXISTS ix_entries_created_at ON entries (created_at, key);
+        CREATE TABLE IF NOT EXISTS counters (
+            name  TEXT    NOT NULL PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        PRAGMA user_version = 1;
+        """;
+
+    // Version 2, for StoreLimits: a running total kept by triggers in the writing transaction itself (so it is
+    // exact for every writer, limited or not, in any process), the least-recently-used order as an index
+    // (evictions read it from the oldest end), and keep_until indexed for the periodic purge. The partial
+    // index costs nothing on the many entries without a kept-until time. Writers upsert rather than
+    // INSERT OR REPLACE: a REPLACE deletes without firing delete triggers unless recursive_triggers is on.
+    private const string MigrateVersion1To2 = """
+        CREATE TABLE IF NOT EXISTS totals (
+            id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            entries INTEGER NOT NULL,
+            bytes   INTEGER NOT NULL
+        );
+        INSERT OR REPLACE INTO totals (id, entries, bytes) SELECT 1, COUNT(*), COALESCE(SUM(size), 0) FROM entries;
+        CREATE TRIGGER IF NOT EXISTS tr_entries_insert AFTER INSERT ON entries BEGIN
+            UPDATE totals SET entries = entries + 1, bytes = bytes + new.size WHERE id = 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS tr_entries_delete AFTER DELETE ON entries BEGIN
+            UPDATE totals SET entries = entries - 1, bytes = bytes - old.size WHERE id = 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS tr_entries_size AFTER UPDATE OF size ON entries BEGIN
+            UPDATE totals SET bytes = bytes - old.size + new.size WHERE id = 1;
+        END;
+        CREATE INDEX IF NOT EXISTS ix_entries_lru ON entries (COALESCE(last_accessed_at, created_at), key);
+        CREATE INDEX IF NOT EXISTS ix_entries_keep_until ON entries (keep_until) WHERE keep_until IS NOT NULL;
+        PRAGMA user_version = 2;
+        """;
+
+    /// <summary>
+    /// Turns WAL on, creates the tables when the file is new and migrates a file an earlier version wrote.
+    /// Several processes may do this at once on one file: the version is read again under the write lock
+    /// before anything changes. A new file goes through every migration, so it ends up exactly like a migrated one.
+    /// </summary>
+    public static void Ensure(PooledConnection connection, string location)
+    {
+        // WAL is a property of the file, so once is enough; readers then block neither the writer nor each other.
+        connection.Command("PRAGMA journal_mode = WAL").ExecuteScalar();
+
+        if (CheckedVersion(connection, location) == Version)
+        {
+            return;
+        }
+
+        connection.InWriteTransaction(location, static (c, path) =>
+        {
+            var version = CheckedVersion(c, path);
+            if (version == 0)
+            {
+                c.Execute(CreateVersion1);
+                version = 1;
+            }
+
+            if (version == 1)
+            {
+                c.Execute(MigrateVersion1To2);
+            }
+
+            return 0;
+        });
+    }
+
+    private static long CheckedVersion(PooledConnection connection, string location)
+    {
+        var version = (long)connection.Command("PRAGMA user_version").ExecuteScalar()!;
+        if (version > Version)
+        {
+            throw new CacheStoreException(
+                $"The HTTP cache database '{location}' was written by a newer version of HttpCache " +
+                $"(schema {version}; this version reads schema {Version}). Use a newer HttpCache or another cache path.",
+                failure: CacheStoreFailure.Other);
+        }
+
+        return version;
+    }
+}

@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using HttpCache.Benchmarks;
+
+// Run by hand, never in CI:
+//   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --filter '*'
+//   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --filter '*' --quick   (a smoke check: short iteration counts)
+// Every other argument is BenchmarkDotNet's own (--filter, --job, --list flat, --exporters …).
+var quick = args.Contains(BenchConfig.QuickSwitch, StringComparer.OrdinalIgnoreCase);
+var rest = args.Where(a => !string.Equals(a, BenchConfig.QuickSwitch, StringComparison.OrdinalIgnoreCase)).ToArray();
+IConfig config = quick ? BenchConfig.Quick() : BenchConfig.Default();
+BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(rest, config);

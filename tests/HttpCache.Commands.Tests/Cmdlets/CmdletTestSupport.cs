@@ -1,0 +1,90 @@
+using System.Management.Automation;
+using HttpCache.Commands.Tests.Infrastructure;
+using HttpCache.Testing;
+
+namespace HttpCache.Commands.Tests.Cmdlets;
+
+/// <summary>One Kestrel origin per test class; each test takes its own path with <see cref="TestOrigin.NewPath"/>.</summary>
+public sealed class OriginFixture : IAsyncLifetime
+{
+    public TestOrigin Origin { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Origin = await TestOrigin.StartAsync();
+
+    public async Task DisposeAsync() => await Origin.DisposeAsync();
+}
+
+/// <summary>A folder under the temp directory, deleted with the test. Never the user's real cache folder.</summary>
+internal sealed class TempDirectory : IDisposable
+{
+    public TempDirectory()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "HttpCache.Commands.Tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A store still open on Windows; the temp folder is cleaned by the system.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+/// <summary>Reading the module's objects, whose types this project does not reference (it tests the staged module).</summary>
+internal static class PS
+{
+    /// <summary>A property's value, converted to T the way PowerShell would.</summary>
+    public static T Prop<T>(this PSObject item, string name)
+    {
+        var property = item.Properties[name] ?? throw new Xunit.Sdk.XunitException($"'{item.BaseObject.GetType().FullName}' has no property '{name}'.");
+        return LanguagePrimitives.ConvertTo<T>(property.Value);
+    }
+
+    /// <summary>The full type name of the output's base object.</summary>
+    public static string TypeName(this PSObject item) => item.BaseObject.GetType().FullName!;
+
+    /// <summary>A runspace importing the staged module, with <c>$origin</c> set to the origin's root URL.</summary>
+    public static PowerShellSession Open(TestOrigin? origin = null)
+    {
+        var session = PowerShellSession.Create();
+        if (origin is not null)
+        {
+            session.Runspace.SessionStateProxy.SetVariable("origin", origin.BaseAddress.AbsoluteUri);
+        }
+
+        return session;
+    }
+
+    /// <summary>Runs and fails the test unless the script ran clean.</summary>
+    public static async Task<PowerShellResult> Ok(this PowerShellSession session, string script, params (string Name, object? Value)[] variables) =>
+        (await session.RunAsync(script, variables)).AssertSuccess();
+
+    /// <summary>
+    /// Runs the script inside try/catch and returns the terminating error it caught (a cmdlet's
+    /// ThrowTerminatingError, a parameter binding error: what try/catch sees, unlike WriteError), failing
+    /// the test when there was none.
+    /// </summary>
+    public static async Task<ErrorRecord> Fails(this PowerShellSession session, string script, params (string Name, object? Value)[] variables)
+    {
+        var result = await session.RunAsync($"try {{\n{script}\n}} catch {{ $_ }}", variables);
+        return result.Output.Count > 0 && result.Output[^1].BaseObject is ErrorRecord error && result.Errors.Count == 0
+            ? error
+            : throw new Xunit.Sdk.XunitException("Expected one terminating error." + Environment.NewLine + result);
+    }
+
+    /// <summary>Sets the runspace's location (Set-Location is not among the core commands).</summary>
+    public const string SetLocation = "$null = $ExecutionContext.SessionState.Path.SetLocation($d)";
+}

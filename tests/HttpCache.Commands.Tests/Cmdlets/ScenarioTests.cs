@@ -1,0 +1,132 @@
+using HttpCache.Commands.Tests.Infrastructure;
+using HttpCache.Testing;
+
+namespace HttpCache.Commands.Tests.Cmdlets;
+
+/// <summary>
+/// The user scenarios of tests/pester/scenarios, each run in a fresh process (the small host importing the
+/// staged module/HttpCache.psd1), as a user's pwsh would: nothing of this test process's load contexts
+/// or bin folder can help them. Pester runs the same scripts (tests/pester/HttpCache.Tests.ps1).
+/// </summary>
+public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginFixture>
+{
+    private readonly TestOrigin origin = fixture.Origin;
+
+    private static string Scenario(string name) => Path.Combine(RepoPaths.Root, "tests", "pester", "scenarios", name);
+
+    private (string Path, string Url) CounterPath()
+    {
+        var path = origin.NewPath("scenario");
+        origin.Map(path, OriginBehaviors.Counter());
+        return (path, origin.Url(path).AbsoluteUri);
+    }
+
+    [Fact]
+    public async Task FetchCacheRemoveWithASqliteFile()
+    {
+        var (path, url) = CounterPath();
+        using var temp = new TempDirectory();
+        var cache = temp.File("cache.sqlite");
+        // XDG_CACHE_HOME too: should the script touch the default session by mistake, it lands in scratch.
+        var run = (await PSHostProcess.RunFileAsync(
+            Scenario("FetchCacheRemove.ps1"),
+            ["-Uri", url, "-CachePath", cache],
+            environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
+
+        Assert.Equal("False", run.Value("FIRST-FROM-CACHE"));
+        Assert.Equal("True", run.Value("SECOND-FROM-CACHE"));
+        Assert.Equal("fresh-hit", run.Value("SECOND-REASON"));
+        Assert.Equal("0", run.Value("ENTRIES-AFTER-REMOVE"));
+        Assert.Equal("scenario", run.Value("SESSION"));
+        Assert.Equal("Sqlite", run.Value("BACKEND"));
+        Assert.Equal(cache, run.Value("LOCATION"));
+        Assert.Equal("1", run.Value("HITS"));
+        Assert.Equal("2", run.Value("MISSES"));
+        Assert.Equal("1", run.Value("SESSION-HITS"));
+        Assert.Equal("2", run.Value("SESSION-MISSES"));
+        Assert.Equal(2, origin.RequestCount(path)); // the first fetch and the one after the removal
+        Assert.True(File.Exists(cache));
+        // PowerShell itself keeps its module analysis cache under XDG_CACHE_HOME/powershell; HttpCache's folder must not appear.
+        Assert.False(Directory.Exists(Path.Combine(temp.File("xdg"), "HttpCache")), "the scenario touched the default cache folder");
+    }
+
+    [XdgFact]
+    public async Task FetchCacheRemoveWithTheSharedDefaultSession()
+    {
+        var (path, url) = CounterPath();
+        using var temp = new TempDirectory();
+        var xdg = temp.File("xdg");
+        var run = (await PSHostProcess.RunFileAsync(
+            Scenario("FetchCacheRemove.ps1"),
+            ["-Uri", url],
+            environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = xdg })).AssertSuccess();
+
+        var expected = Path.Combine(xdg, "HttpCache", "http_cache.sqlite");
+        Assert.Equal("default", run.Value("SESSION"));
+        Assert.Equal(expected, run.Value("LOCATION"));
+        Assert.Equal("True", run.Value("SECOND-FROM-CACHE"));
+        Assert.True(File.Exists(expected));
+        Assert.Equal(2, origin.RequestCount(path));
+    }
+
+    [XdgFact]
+    public async Task DefaultSessionCountersSurviveTheProcess()
+    {
+        var (_, url) = CounterPath();
+        using var temp = new TempDirectory();
+        var environment = new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") };
+
+        // No Get-HttpCacheStats in the first process: only the flush at exit can persist its counters.
+        (await PSHostProcess.RunCommandAsync(
+            "Import-Module $env:HTTPCACHE_MODULE_MANIFEST; $null = Invoke-CachedWebRequest $u; $null = Invoke-CachedWebRequest $u".Replace("$u", $"'{url}'", StringComparison.Ordinal),
+            environment: environment)).AssertSuccess();
+        var second = (await PSHostProcess.RunCommandAsync(
+            "Import-Module $env:HTTPCACHE_MODULE_MANIFEST; $s = Get-HttpCacheStats; \"HITS=$($s.Hits)\"; \"MISSES=$($s.Misses)\"; \"SESSION-HITS=$($s.SessionHits)\"",
+            environment: environment)).AssertSuccess();
+
+        Assert.Equal("1", second.Value("HITS"));
+        Assert.Equal("1", second.Value("MISSES"));
+        Assert.Equal("0", second.Value("SESSION-HITS"));
+    }
+
+    [Fact]
+    public async Task OutputTypesRenderWithTheirTableViews()
+    {
+        var (_, url) = CounterPath();
+        using var temp = new TempDirectory();
+        var run = (await PSHostProcess.RunCommandAsync(
+            $$"""
+            Import-Module $env:HTTPCACHE_MODULE_MANIFEST
+            $s = New-HttpCacheSession -Name viewtest -Backend Memory
+            # One Out-Default each: after a first table, Out-Default shows other types as lists.
+            $s | Out-Default
+            Invoke-CachedWebRequest -Uri '{{url}}' -Session $s | Out-Default
+            Get-HttpCacheEntry -Session $s | Out-Default
+            Get-HttpCacheStats -Session $s | Out-Default
+            """,
+            environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
+
+        var lines = run.OutputLines.Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToArray();
+        Assert.Contains("Name Backend ExpireAfter CacheControl Location", lines);
+        Assert.Contains("StatusCode FromCache Reason ExpiresAt Length Uri", lines);
+        Assert.Contains("Method StatusCode IsExpired ExpiresAt Size Uri", lines);
+        Assert.Contains("Session Backend Hits Misses HitRate Entries StoredBytes SessionHits SessionMisses", lines);
+        Assert.Contains(lines, l => l.StartsWith("200 False miss-no-entry never 1 " + url, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("GET 200 False never ", StringComparison.Ordinal) && l.EndsWith(url, StringComparison.Ordinal));
+    }
+}
+
+/// <summary>
+/// A test of the shared default session: it runs only where XDG_CACHE_HOME moves the default cache folder
+/// (Linux), so that no test ever touches the user's real cache.
+/// </summary>
+public sealed class XdgFactAttribute : FactAttribute
+{
+    public XdgFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Skip = "XDG_CACHE_HOME moves the default cache folder only on Linux; elsewhere the test would use the real one.";
+        }
+    }
+}
