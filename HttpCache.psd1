@@ -22,6 +22,7 @@
     CmdletsToExport      = @(
         'New-HttpCacheSession'
         'Invoke-CachedWebRequest'
+        'Invoke-CachedRestMethod'
         'Get-HttpCacheEntry'
         'Remove-HttpCacheEntry'
         'Reset-HttpCacheExpiration'

@@ -35,6 +35,7 @@ public sealed class CachedResponse
             CacheKey = info.CacheKey;
             Reason = info.Reason.ToId();
             StoreReason = info.StoreReason?.ToId();
+            StaleReason = info.StaleReason;
             Diagnostics = info.Diagnostics.Select(d => (d.Level == CacheDiagnosticLevel.Warning, d.Message)).ToArray();
         }
         else
@@ -90,6 +91,9 @@ public sealed class CachedResponse
 
     /// <summary>What happened to the origin's answer: stored, not-storable-status…; empty when there was none.</summary>
     public string? StoreReason { get; }
+
+    /// <summary>Why a stale answer was served (max-stale, stale-if-error…); empty when the answer was not stale.</summary>
+    public string? StaleReason { get; }
 
     /// <summary>The answer's age (the Age header), when it has one.</summary>
     public TimeSpan? Age { get; }

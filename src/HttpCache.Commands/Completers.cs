@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using HttpCache.Engine.Storage;
 
 namespace HttpCache.Commands;
 
@@ -56,4 +57,72 @@ internal sealed class HttpMethodCompleter : FixedListCompleter
             ("TRACE", "TRACE"))
     {
     }
+}
+
+/// <summary>
+/// Completes -Uri with the URLs the session has cached: the -Session already typed on the command line, else
+/// the shared default session if this process opened it (completion never opens a store). What was typed is a
+/// prefix, or a wildcard pattern when it has wildcard characters; matching is case-insensitive.
+/// </summary>
+internal sealed class CachedUriCompleter : IArgumentCompleter
+{
+    /// <summary>The most URLs offered: a completion list longer than this helps nobody.</summary>
+    public const int MaxResults = 100;
+
+    /// <summary>Completion runs while the user waits: a store slower than this offers nothing.</summary>
+    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(3);
+
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var session = SessionOf(fakeBoundParameters) ?? SessionProvider.Existing;
+        if (session is null || session.IsDisposed)
+        {
+            return [];
+        }
+
+        var typed = (wordToComplete ?? string.Empty).Trim('\'', '"');
+        var pattern = new WildcardPattern(WildcardPattern.ContainsWildcardCharacters(typed) ? typed : WildcardPattern.Escape(typed) + "*", WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant);
+        try
+        {
+            return Complete(session, pattern);
+        }
+        catch (Exception ex) when (ex is CacheStoreException or OperationCanceledException or ObjectDisposedException)
+        {
+            // A store that is locked, gone or slow offers no completions rather than an error in the prompt.
+            return [];
+        }
+    }
+
+    private static List<CompletionResult> Complete(CacheSession session, WildcardPattern pattern)
+    {
+        using var budget = new CancellationTokenSource(Budget);
+        var found = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var entries = session.Engine.GetEntriesAsync(CacheQuery.All, budget.Token).GetAsyncEnumerator(budget.Token);
+        try
+        {
+            while (found.Count < MaxResults && entries.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+            {
+                var entry = entries.Current;
+                if (pattern.IsMatch(entry.Uri) && !found.ContainsKey(entry.Uri))
+                {
+                    found[entry.Uri] = $"{entry.Method} {entry.StatusCode}, stored {entry.CreatedAt.LocalDateTime:g}";
+                }
+            }
+        }
+        finally
+        {
+            entries.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        return found.Select(f => new CompletionResult("'" + f.Key.Replace("'", "''", StringComparison.Ordinal) + "'", f.Key, CompletionResultType.ParameterValue, f.Value)).ToList();
+    }
+
+    private static CacheSession? SessionOf(IDictionary fakeBoundParameters) =>
+        fakeBoundParameters?["Session"] switch
+        {
+            CacheSession session => session,
+            PSObject { BaseObject: CacheSession wrapped } => wrapped,
+            _ => null,
+        };
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Management.Automation;
 using HttpCache.Engine.Storage;
 
@@ -5,21 +6,42 @@ namespace HttpCache.Commands;
 
 /// <summary>
 /// The entry filters Get-HttpCacheEntry and Remove-HttpCacheEntry share: the store filters by key and
-/// clocks; the -Uri wildcard (case-insensitive) is matched here, since stores know no patterns.
+/// clocks; the -Uri wildcard (case-insensitive), the methods and the status codes are matched here, since
+/// stores know no patterns. Every filter given must match.
 /// </summary>
 internal sealed class EntryFilter
 {
     private readonly WildcardPattern? uriPattern;
+    private readonly HashSet<string>? methods;
+    private readonly HashSet<int>? statusCodes;
 
-    public EntryFilter(string? uri, string? key, bool expired, TimeSpan? olderThan)
+    public EntryFilter(
+        string? uri = null,
+        string? key = null,
+        bool expired = false,
+        TimeSpan? olderThan = null,
+        TimeSpan? newerThan = null,
+        IEnumerable<string>? methods = null,
+        IEnumerable<int>? statusCodes = null)
     {
         Uri = uri;
         Key = key;
         Expired = expired;
         OlderThan = olderThan;
+        NewerThan = newerThan;
         if (!string.IsNullOrEmpty(uri))
         {
             uriPattern = new WildcardPattern(uri, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant);
+        }
+
+        if (methods is not null)
+        {
+            this.methods = new HashSet<string>(methods.Select(m => m.Trim()), StringComparer.OrdinalIgnoreCase);
+        }
+
+        if (statusCodes is not null)
+        {
+            this.statusCodes = [.. statusCodes];
         }
     }
 
@@ -31,14 +53,19 @@ internal sealed class EntryFilter
 
     public TimeSpan? OlderThan { get; }
 
+    public TimeSpan? NewerThan { get; }
+
     /// <summary>True when nothing narrows the selection.</summary>
-    public bool IsEmpty => Uri is null && Key is null && !Expired && OlderThan is null;
+    public bool IsEmpty => Uri is null && Key is null && !Expired && OlderThan is null && NewerThan is null && methods is null && statusCodes is null;
 
     /// <summary>
-    /// True when the filter names one thing literally (a key, or a URL without wildcards), so finding nothing
-    /// is an error, as Get-Item's for a missing path; a wildcard that matches nothing is not.
+    /// True when the filter names one thing literally (a key, or a URL without wildcards) and nothing else, so
+    /// finding nothing is an error, as Get-Item's for a missing path. A wildcard that matches nothing is not,
+    /// nor is a named entry that the other filters (-Expired, -OlderThan, -Method…) leave out.
     /// </summary>
-    public bool IsLiteral => Key is not null || (Uri is not null && !WildcardPattern.ContainsWildcardCharacters(Uri));
+    public bool IsLiteral =>
+        (Key is not null || (Uri is not null && !WildcardPattern.ContainsWildcardCharacters(Uri)))
+        && !Expired && OlderThan is null && NewerThan is null && methods is null && statusCodes is null;
 
     /// <summary>What the filter asks for, for messages and ShouldProcess targets.</summary>
     public string Describe()
@@ -54,18 +81,39 @@ internal sealed class EntryFilter
             parts.Add($"-Key '{Key}'");
         }
 
+        if (methods is not null)
+        {
+            parts.Add("-Method " + string.Join(",", methods.Order(StringComparer.OrdinalIgnoreCase)));
+        }
+
+        if (statusCodes is not null)
+        {
+            parts.Add("-StatusCode " + string.Join(",", statusCodes.Order().Select(s => s.ToString(CultureInfo.InvariantCulture))));
+        }
+
         if (Expired)
         {
             parts.Add("-Expired");
         }
 
-        if (OlderThan is { } age)
+        if (OlderThan is { } older)
         {
-            parts.Add($"-OlderThan {age}");
+            parts.Add($"-OlderThan {older}");
+        }
+
+        if (NewerThan is { } newer)
+        {
+            parts.Add($"-NewerThan {newer}");
         }
 
         return parts.Count == 0 ? "every entry" : string.Join(" ", parts);
     }
+
+    /// <summary>True when the entry passes the filters matched here (the store applies the rest).</summary>
+    public bool Matches(CacheRecordInfo record) =>
+        (uriPattern is null || uriPattern.IsMatch(record.Uri))
+        && (methods is null || methods.Contains(record.Method))
+        && (statusCodes is null || statusCodes.Contains(record.StatusCode));
 
     /// <summary>The entries of <paramref name="session"/> that match, oldest first.</summary>
     public IEnumerable<CacheEntry> Select(CacheSession session, EngineCall engine)
@@ -75,15 +123,20 @@ internal sealed class EntryFilter
         {
             Key = Key,
             ExpiredAsOf = Expired ? now : null,
-            CreatedBefore = OlderThan is { } age ? now - age : null,
+            CreatedBefore = OlderThan is { } older ? Ago(now, older) : null,
+            CreatedAfter = NewerThan is { } newer ? Ago(now, newer) : null,
         };
 
         foreach (var record in engine.Enumerate(token => session.Engine.GetEntriesAsync(query, token)))
         {
-            if (uriPattern is null || uriPattern.IsMatch(record.Uri))
+            if (Matches(record))
             {
                 yield return new CacheEntry(record, session);
             }
         }
     }
+
+    /// <summary><paramref name="now"/> minus <paramref name="span"/>, or the earliest instant when that is before it.</summary>
+    private static DateTimeOffset Ago(DateTimeOffset now, TimeSpan span) =>
+        span.Ticks > now.UtcTicks - DateTimeOffset.MinValue.UtcTicks ? DateTimeOffset.MinValue : now - span;
 }

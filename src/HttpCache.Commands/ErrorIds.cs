@@ -45,4 +45,22 @@ internal static class ErrorIds
 
     /// <summary>Remove-HttpCacheEntry was given no filter at all.</summary>
     public const string FilterRequired = nameof(FilterRequired);
+
+    /// <summary>A -UrlExpireAfter key is not a glob, a [regex] or a 'regex:' string that parses.</summary>
+    public const string InvalidUrlPattern = nameof(InvalidUrlPattern);
+
+    /// <summary>-TimeZone names no time zone this system knows.</summary>
+    public const string InvalidTimeZone = nameof(InvalidTimeZone);
+
+    /// <summary>-RedisConnection is not a StackExchange.Redis connection the module can use.</summary>
+    public const string InvalidRedisConnection = nameof(InvalidRedisConnection);
+
+    /// <summary>A session's -ExpireAfterScript failed for one answer (kept in the session's LastScriptError).</summary>
+    public const string ExpireAfterScriptFailed = nameof(ExpireAfterScriptFailed);
+
+    /// <summary>A session's -StorePredicate failed for one answer (kept in the session's LastScriptError).</summary>
+    public const string StorePredicateFailed = nameof(StorePredicateFailed);
+
+    /// <summary>Parameters that cannot be used together (e.g. -OutFile with -ThrottleLimit, one file for many answers).</summary>
+    public const string ConflictingParameters = nameof(ConflictingParameters);
 }

@@ -21,6 +21,7 @@ public sealed class GetHttpCacheEntryCommand : PSCmdlet, IDisposable
     [Parameter(Position = 0, ParameterSetName = FilterSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(CachedUriCompleter))]
     public string? Uri { get; set; }
 
     /// <summary>Only the entry with this key.</summary>
@@ -28,15 +29,37 @@ public sealed class GetHttpCacheEntryCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? Key { get; set; }
 
+    /// <summary>Only entries of these request methods.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HttpMethodCompleter))]
+    public string[]? Method { get; set; }
+
+    /// <summary>Only entries whose stored response has one of these status codes.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    [ValidateNotNullOrEmpty]
+    [ValidateRange(100, 599)]
+    public int[]? StatusCode { get; set; }
+
     /// <summary>Only entries past their expiration.</summary>
     [Parameter(ParameterSetName = FilterSet)]
     public SwitchParameter Expired { get; set; }
+
+    /// <summary>Only entries stored longer ago than this: a TimeSpan, '1.00:00:00', or seconds.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    [DurationTransformation]
+    public TimeSpan? OlderThan { get; set; }
+
+    /// <summary>Only entries stored within this long before now: a TimeSpan, '01:00:00', or seconds.</summary>
+    [Parameter(ParameterSetName = FilterSet)]
+    [DurationTransformation]
+    public TimeSpan? NewerThan { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
         var session = Sessions.Resolve(this, Session);
-        var filter = new EntryFilter(Uri, Key, Expired, olderThan: null);
+        var filter = new EntryFilter(Uri, Key, Expired, OlderThan, NewerThan, Method, StatusCode);
         var found = false;
         try
         {

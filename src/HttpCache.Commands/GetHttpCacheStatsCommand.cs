@@ -3,19 +3,26 @@ using System.Management.Automation;
 namespace HttpCache.Commands;
 
 /// <summary>
-/// <para type="synopsis">Reports a cache session's hits, misses and what its store holds.</para>
+/// <para type="synopsis">Reports a cache session's hits, misses, what its store holds, a health verdict and the size growth, or a table per host.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "HttpCacheStats", DefaultParameterSetName = SessionSet)]
-[OutputType(typeof(CacheStats))]
+[OutputType(typeof(CacheStats), ParameterSetName = new[] { SessionSet })]
+[OutputType(typeof(CacheHostStats), ParameterSetName = new[] { GroupBySet })]
 public sealed class GetHttpCacheStatsCommand : PSCmdlet, IDisposable
 {
     private const string SessionSet = "Session";
+    private const string GroupBySet = "GroupBy";
 
     private readonly EngineCall engine = new();
 
     /// <summary>The session (default: the shared default session).</summary>
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = SessionSet)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     public CacheSession? Session { get; set; }
+
+    /// <summary>Host: one row per host, computed from the entries (entries, bytes, hits from HitCount).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = GroupBySet)]
+    [ValidateSet("Host")]
+    public string? GroupBy { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -23,8 +30,16 @@ public sealed class GetHttpCacheStatsCommand : PSCmdlet, IDisposable
         var session = Sessions.Resolve(this, Session);
         try
         {
+            if (ParameterSetName == GroupBySet)
+            {
+                WriteByHost(session);
+                return;
+            }
+
             var statistics = engine.Run(token => session.Engine.GetStatisticsAsync(token));
-            WriteObject(new CacheStats(session, statistics));
+            var now = session.Engine.Time.GetUtcNow();
+            var (growth, change) = GrowthHistory.Record(session, now, statistics.Inventory.Bytes);
+            WriteObject(new CacheStats(session, statistics, now, growth, change));
         }
         catch (Exception ex) when (Errors.FromEngine(ex, session) is { } record)
         {
@@ -37,4 +52,30 @@ public sealed class GetHttpCacheStatsCommand : PSCmdlet, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => engine.Dispose();
+
+    private void WriteByHost(CacheSession session)
+    {
+        // The counters are the store's, not the hosts': per host, only the entries speak.
+        var byHost = new SortedDictionary<string, List<CacheEntry>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in new EntryFilter().Select(session, engine))
+        {
+            var host = HostOf(entry.Uri);
+            if (!byHost.TryGetValue(host, out var list))
+            {
+                byHost[host] = list = [];
+            }
+
+            list.Add(entry);
+        }
+
+        foreach (var (host, entries) in byHost)
+        {
+            WriteObject(new CacheHostStats(session, host, entries));
+        }
+    }
+
+    private static string HostOf(string uri) =>
+        System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Host.Length > 0
+            ? (parsed.IsDefaultPort ? parsed.Host : $"{parsed.Host}:{parsed.Port}").ToLowerInvariant()
+            : "(unknown)";
 }

@@ -14,6 +14,7 @@ public sealed class ResetHttpCacheExpirationCommand : PSCmdlet, IDisposable
     private const string SessionSet = "Session";
     private const string InputObjectSet = "InputObject";
     private const string ResetAction = "Reset expiration to {0}";
+    private const int ProgressActivityId = 0x4856;
 
     private readonly EngineCall engine = new();
 
@@ -66,7 +67,7 @@ public sealed class ResetHttpCacheExpirationCommand : PSCmdlet, IDisposable
         List<CacheEntry> entries;
         try
         {
-            entries = new EntryFilter(null, null, false, null).Select(session, engine).ToList();
+            entries = new EntryFilter().Select(session, engine).ToList();
         }
         catch (Exception ex) when (Errors.FromEngine(ex, session) is { } record)
         {
@@ -74,10 +75,14 @@ public sealed class ResetHttpCacheExpirationCommand : PSCmdlet, IDisposable
             return;
         }
 
+        var progress = new BulkProgress(this, ProgressActivityId, "Resetting cache expirations", entries.Count);
         foreach (var entry in entries)
         {
             ResetOne(entry, reportMissing: false);
+            progress.Step(entry.Uri);
         }
+
+        progress.Complete();
     }
 
     /// <inheritdoc />

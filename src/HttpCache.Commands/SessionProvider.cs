@@ -15,6 +15,9 @@ internal static class SessionProvider
     /// <summary>The default session's name.</summary>
     public const string DefaultName = "default";
 
+    /// <summary>The default session if it was created and is still open; never creates it (tab completion must not open stores).</summary>
+    public static CacheSession? Existing => Volatile.Read(ref s_default) is { IsDisposed: false } existing ? existing : null;
+
     /// <summary>The default session, created now if it does not exist yet.</summary>
     /// <exception cref="Engine.Storage.CacheStoreException">The default store cannot be opened.</exception>
     public static CacheSession Default

@@ -4,7 +4,9 @@ using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Http;
 using HttpCache.Engine.Policy;
 using HttpCache.Engine.Storage;
+using HttpCache.Engine.Storage.FileSystem;
 using HttpCache.Engine.Storage.Memory;
+using HttpCache.Engine.Storage.Redis;
 using HttpCache.Engine.Storage.Sqlite;
 
 namespace HttpCache.Engine;
@@ -16,6 +18,10 @@ public enum CacheBackend
     Sqlite,
     /// <summary>Process memory: gone with the session.</summary>
     Memory,
+    /// <summary>A folder: one body file and one metadata file per entry.</summary>
+    FileSystem,
+    /// <summary>A Redis server or cluster, shared by every machine that points at it.</summary>
+    Redis,
 }
 
 /// <summary>What <see cref="HttpCacheSession.Create"/> needs.</summary>
@@ -27,8 +33,23 @@ public sealed record HttpCacheSessionOptions
     /// <summary>The backend.</summary>
     public CacheBackend Backend { get; init; } = CacheBackend.Sqlite;
 
-    /// <summary>Where a file backend keeps its data; null: the platform's user cache folder.</summary>
+    /// <summary>Where a file backend keeps its data; null: the platform's user cache folder (SQLite only).</summary>
     public string? Path { get; init; }
+
+    /// <summary>A StackExchange.Redis configuration string, for the Redis backend.</summary>
+    public string? RedisConfiguration { get; init; }
+
+    /// <summary>
+    /// A connection the caller already holds, for the Redis backend: an <c>IConnectionMultiplexer</c> of
+    /// the StackExchange.Redis this engine loads (typed as object so hosts need not reference it).
+    /// </summary>
+    public object? RedisConnection { get; init; }
+
+    /// <summary>The prefix of every Redis key, so several caches share one server.</summary>
+    public string Namespace { get; init; } = RedisCacheStore.DefaultNamespace;
+
+    /// <summary>The bounds the store keeps to.</summary>
+    public StoreLimits Limits { get; init; } = StoreLimits.None;
 
     /// <summary>The caching rules.</summary>
     public CacheSettings Settings { get; init; } = CacheSettings.Default;
@@ -73,16 +94,43 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         Client = new HttpClient(Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    /// <summary>Creates a session and its store from options.</summary>
+    /// <summary>Creates a session and its store from options. Bad options throw <see cref="ArgumentException"/>.</summary>
     public static HttpCacheSession Create(HttpCacheSessionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Path is not null && options.Backend is CacheBackend.Memory or CacheBackend.Redis)
+        {
+            throw new ArgumentException($"-Path does not apply to the {options.Backend} backend.", nameof(options));
+        }
+
+        if ((options.RedisConfiguration is not null || options.RedisConnection is not null) && options.Backend != CacheBackend.Redis)
+        {
+            throw new ArgumentException("A Redis configuration or connection needs the Redis backend.", nameof(options));
+        }
+
         ICacheStore store = options.Backend switch
         {
-            CacheBackend.Memory => new MemoryCacheStore(),
-            _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path)),
+            CacheBackend.Memory => new MemoryCacheStore(options.Limits),
+            CacheBackend.FileSystem => new FileSystemCacheStore(
+                options.Path ?? throw new ArgumentException("The FileSystem backend needs a -Path (a folder).", nameof(options)), options.Limits),
+            CacheBackend.Redis => CreateRedisStore(options),
+            _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path), null, options.Limits),
         };
         return new HttpCacheSession(store, options.Settings, options.TimeProvider, options.InnerHandler, options.Name);
+    }
+
+    private static RedisCacheStore CreateRedisStore(HttpCacheSessionOptions options)
+    {
+        if (options.RedisConnection is not null)
+        {
+            return options.RedisConnection is StackExchange.Redis.IConnectionMultiplexer connection
+                ? new RedisCacheStore(connection, options.Namespace, options.Limits)
+                : throw new ArgumentException(
+                    $"The Redis connection is a {options.RedisConnection.GetType().FullName} from another copy of StackExchange.Redis; pass a configuration string instead, or the RedisConnection of another HttpCache session.",
+                    nameof(options));
+        }
+
+        return new RedisCacheStore(options.RedisConfiguration ?? "127.0.0.1:6379", options.Namespace, options.Limits);
     }
 
     /// <summary>The session's name.</summary>
@@ -93,6 +141,12 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
 
     /// <summary>The store.</summary>
     public ICacheStore Store { get; }
+
+    /// <summary>
+    /// The Redis connection of a Redis session (an <c>IConnectionMultiplexer</c>, typed as object so hosts
+    /// need not reference StackExchange.Redis), to reuse in another session; null for other backends.
+    /// </summary>
+    public object? RedisConnection => (Store as RedisCacheStore)?.Connection;
 
     /// <summary>The clock every decision uses.</summary>
     public TimeProvider Time { get; }
@@ -138,14 +192,17 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Removes the entries the query matches; returns how many went.</summary>
-    public Task<int> RemoveEntriesAsync(CacheQuery query, CancellationToken cancellationToken = default) =>
-        Store.RemoveAsync(query, cancellationToken);
+    public async Task<int> RemoveEntriesAsync(CacheQuery query, CancellationToken cancellationToken = default)
+    {
+        await Handler.DrainWritesAsync(cancellationToken).ConfigureAwait(false);
+        return await Store.RemoveAsync(query, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Gives one stored entry a new expiration, counted from now. DoNotCache is refused: removing entries
     /// is Remove's job, not a side effect of resetting a clock.
     /// </summary>
-    public Task<bool> ResetExpirationAsync(string key, Expiration expiration, CancellationToken cancellationToken = default)
+    public async Task<bool> ResetExpirationAsync(string key, Expiration expiration, CancellationToken cancellationToken = default)
     {
         if (expiration.IsDoNotCache)
         {
@@ -154,7 +211,8 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
 
         var expiresAt = expiration.ExpiresAt(Time.GetUtcNow());
         var keepUntil = expiresAt is { } fresh && Settings.KeepExpiredFor is { } grace ? fresh + grace : (DateTimeOffset?)null;
-        return Store.UpdateExpirationAsync(key, expiresAt, keepUntil, cancellationToken);
+        await Handler.DrainWritesAsync(cancellationToken).ConfigureAwait(false);
+        return await Store.UpdateExpirationAsync(key, expiresAt, keepUntil, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Persists pending counters and hit counts, then reports the figures.</summary>
@@ -172,6 +230,7 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
+        await Handler.DrainWritesAsync(cancellationToken).ConfigureAwait(false);
         await flushGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

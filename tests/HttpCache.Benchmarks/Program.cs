@@ -6,6 +6,13 @@ using HttpCache.Benchmarks;
 //   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --filter '*'
 //   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --filter '*' --quick   (a smoke check: short iteration counts)
 // Every other argument is BenchmarkDotNet's own (--filter, --job, --list flat, --exporters …).
+//   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --large-body   (peak memory while caching 1 GiB; see LargeBodyMemory)
+if (args.Contains(LargeBodyMemory.Switch, StringComparer.OrdinalIgnoreCase))
+{
+    Environment.ExitCode = await LargeBodyMemory.RunAsync(args);
+    return;
+}
+
 var quick = args.Contains(BenchConfig.QuickSwitch, StringComparer.OrdinalIgnoreCase);
 var rest = args.Where(a => !string.Equals(a, BenchConfig.QuickSwitch, StringComparison.OrdinalIgnoreCase)).ToArray();
 IConfig config = quick ? BenchConfig.Quick() : BenchConfig.Default();

@@ -25,10 +25,14 @@ public enum CacheCounter
     BackgroundRefreshes,
     /// <summary>Stored answers removed because an unsafe method changed their resource (RFC 9111 §4.4).</summary>
     Invalidations,
+    /// <summary>Body bytes written to the store, as received.</summary>
+    OriginalBytesWritten,
+    /// <summary>Body bytes written to the store, as stored (after compression).</summary>
+    StoredBytesWritten,
 }
 
 /// <summary>A snapshot of the counters.</summary>
-public sealed record CacheCounterSet(long Hits, long Misses, long Revalidations, long StaleServed, long Errors, long CorruptEntries, long Stores, long Bypassed, long Coalesced, long BackgroundRefreshes, long Invalidations, long Evictions)
+public sealed record CacheCounterSet(long Hits, long Misses, long Revalidations, long StaleServed, long Errors, long CorruptEntries, long Stores, long Bypassed, long Coalesced, long BackgroundRefreshes, long Invalidations, long Evictions, long OriginalBytesWritten, long StoredBytesWritten)
 {
     /// <summary>Hits over hits plus misses, 0 when there were neither.</summary>
     public double HitRate => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
@@ -36,7 +40,8 @@ public sealed record CacheCounterSet(long Hits, long Misses, long Revalidations,
     internal static CacheCounterSet From(Func<CacheCounter, long> value) => new(
         value(CacheCounter.Hits), value(CacheCounter.Misses), value(CacheCounter.Revalidations), value(CacheCounter.StaleServed),
         value(CacheCounter.Errors), value(CacheCounter.CorruptEntries), value(CacheCounter.Stores), value(CacheCounter.Bypassed),
-        value(CacheCounter.Coalesced), value(CacheCounter.BackgroundRefreshes), value(CacheCounter.Invalidations), 0);
+        value(CacheCounter.Coalesced), value(CacheCounter.BackgroundRefreshes), value(CacheCounter.Invalidations), 0,
+        value(CacheCounter.OriginalBytesWritten), value(CacheCounter.StoredBytesWritten));
 }
 
 /// <summary>
@@ -55,14 +60,19 @@ public sealed class CacheCounters
         CacheCounter.StaleServed => "stale_served",
         CacheCounter.CorruptEntries => "corrupt_entries",
         CacheCounter.BackgroundRefreshes => "background_refreshes",
+        CacheCounter.OriginalBytesWritten => "original_bytes_written",
+        CacheCounter.StoredBytesWritten => "stored_bytes_written",
         _ => counter.ToString().ToLowerInvariant(),
     };
 
     /// <summary>Adds one.</summary>
-    public void Increment(CacheCounter counter)
+    public void Increment(CacheCounter counter) => Add(counter, 1);
+
+    /// <summary>Adds <paramref name="amount"/>.</summary>
+    public void Add(CacheCounter counter, long amount)
     {
-        Interlocked.Increment(ref totals[(int)counter]);
-        Interlocked.Increment(ref pending[(int)counter]);
+        Interlocked.Add(ref totals[(int)counter], amount);
+        Interlocked.Add(ref pending[(int)counter], amount);
     }
 
     /// <summary>This session's figures.</summary>

@@ -18,6 +18,9 @@ public sealed class CachingHandler : DelegatingHandler
     /// <summary>The key under which a request carries its <see cref="CacheRequestOptions"/>.</summary>
     public static readonly HttpRequestOptionsKey<CacheRequestOptions> OptionsKey = new("HttpCache.RequestOptions");
 
+    /// <summary>Bodies longer than this (or of unknown length) go to a streaming store in pieces.</summary>
+    private const long StreamingThreshold = 1024 * 1024;
+
     private static readonly HashSet<string> SafeMethods = new(StringComparer.OrdinalIgnoreCase) { "GET", "HEAD", "OPTIONS", "TRACE" };
     private static readonly HashSet<string> ConditionalHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -32,6 +35,7 @@ public sealed class CachingHandler : DelegatingHandler
     private readonly ConcurrentDictionary<string, TaskCompletionSource> inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> refreshes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
+    private readonly WriteBehind writes;
     private int storeFailing;
 
     /// <summary>Creates the handler over a store.</summary>
@@ -48,7 +52,15 @@ public sealed class CachingHandler : DelegatingHandler
         this.time = time;
         this.counters = counters;
         this.accessLog = accessLog;
+        writes = new WriteBehind(store);
     }
+
+    /// <summary>
+    /// Waits until every store write queued so far has landed. Writes leave the request path (a miss
+    /// answers before its entry is written); anything that reads the store directly, or removes from it,
+    /// drains first.
+    /// </summary>
+    public Task DrainWritesAsync(CancellationToken cancellationToken = default) => writes.DrainAsync(cancellationToken);
 
     /// <summary>Background refreshes under way (stale-while-revalidate).</summary>
     public int PendingRefreshes => refreshes.Count;
@@ -67,6 +79,15 @@ public sealed class CachingHandler : DelegatingHandler
         catch (Exception)
         {
             // A refresh that failed or overran has already been cancelled; the stored entry stays as it was.
+        }
+
+        try
+        {
+            await writes.StopAsync().WaitAsync(wait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A store that cannot take the queued writes in time loses them; they were only a cache.
         }
     }
 
@@ -92,6 +113,10 @@ public sealed class CachingHandler : DelegatingHandler
         var info = new CacheResponseInfo();
         request.Options.Set(CacheResponseExtensions.InfoKey, info);
         var options = request.Options.TryGetValue(OptionsKey, out var given) ? given : CacheRequestOptions.Default;
+        if (writes.TakeFailure() is { } writeFailure)
+        {
+            StoreFailed(info, "write an earlier answer", writeFailure);
+        }
 
         var bypass = CachePolicy.Bypass(request, settings)
             ?? (options.ExpireAfter is { IsDoNotCache: true } ? CacheReason.BypassDoNotCache : (CacheReason?)null);
@@ -238,9 +263,89 @@ public sealed class CachingHandler : DelegatingHandler
             return response;
         }
 
-        var responseBody = response.Content is null ? [] : await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var contentLength = response.Content?.Headers.ContentLength;
+        if (contentLength > settings.MaxBodySize)
+        {
+            return TooLarge(response, info);
+        }
+
+        if (store is IStreamingCacheStore streaming && response.Content is not null && (contentLength is null || contentLength > StreamingThreshold))
+        {
+            return await StoreWhileStreamingAsync(streaming, request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, info, cancellationToken).ConfigureAwait(false);
+        }
+
+        var responseBody = await BodyCodec.ReadUpToAsync(response, settings.MaxBodySize, cancellationToken).ConfigureAwait(false);
+        if (responseBody is null)
+        {
+            return TooLarge(response, info);
+        }
+
+        var entry = NewEntry(request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, responseBody);
+        if (TryWrite(entry, info))
+        {
+            info.CacheKey = entry.Record.Key;
+            info.CreatedAt = responseTime;
+            info.ExpiresAt = storeDecision.ExpiresAt;
+            info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Stored as {entry.Record.Key}, {ExpiryText(storeDecision.ExpiresAt)}.");
+        }
+
+        return response;
+    }
+
+    /// <summary>
+    /// A large body (or one of unknown length) goes to a streaming store as the caller reads it, never
+    /// whole in memory; the entry appears when the caller has read it to the end.
+    /// </summary>
+    private async Task<HttpResponseMessage> StoreWhileStreamingAsync(IStreamingCacheStore streaming, HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
+        var entry = NewEntry(request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, []);
+        ICacheBodyWriter writer;
+        try
+        {
+            writer = await streaming.BeginWriteAsync(ToRecord(entry, EntrySerializer.Serialize(entry), [], 0, null, bodyStreamed: true), cancellationToken).ConfigureAwait(false);
+            StoreRecovered(info);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            info.StoreReason = CacheReason.NotStoredStoreFailure;
+            StoreFailed(info, "write", ex);
+            return response;
+        }
+
+        var key = entry.Record.Key;
+        var sink = new TeeStream.Sink(
+            writer,
+            settings.MaxBodySize,
+            committed: length =>
+            {
+                counters.Increment(CacheCounter.Stores);
+                counters.Add(CacheCounter.OriginalBytesWritten, length);
+                counters.Add(CacheCounter.StoredBytesWritten, length);
+                info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Stored as {key} ({length} bytes, streamed), {ExpiryText(storeDecision.ExpiresAt)}.");
+            },
+            abandoned: (why, ex) =>
+            {
+                info.StoreReason = ex is null ? CacheReason.NotStorableTooLarge : CacheReason.NotStoredStoreFailure;
+                if (ex is not null)
+                {
+                    StoreFailed(info, "write", ex);
+                }
+
+                info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Not stored: {why}; the body streamed through.");
+            });
+        response.Content = new TeeContent(response.Content!, sink);
+        info.CacheKey = key;
+        info.CreatedAt = responseTime;
+        info.ExpiresAt = storeDecision.ExpiresAt;
+        info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Storing as {key} while the body streams; it is kept once read to the end.");
+        return response;
+    }
+
+    /// <summary>The entry an origin answer becomes; its variant pairs come from the caller's own headers.</summary>
+    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body)
+    {
         var varyValues = CachePolicy.VaryValues(callerHeaders, response, settings);
-        var entry = new StoredResponse
+        return new StoredResponse
         {
             Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt),
             StatusCode = (int)response.StatusCode,
@@ -251,16 +356,14 @@ public sealed class CachingHandler : DelegatingHandler
             RequestTime = requestTime,
             ResponseTime = responseTime,
             InitialAge = storeDecision.InitialAge,
-            Body = responseBody,
+            Body = body,
         };
-        if (await TryWriteAsync(entry, info, cancellationToken).ConfigureAwait(false))
-        {
-            info.CacheKey = entry.Record.Key;
-            info.CreatedAt = responseTime;
-            info.ExpiresAt = storeDecision.ExpiresAt;
-            info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Stored as {entry.Record.Key}, {ExpiryText(storeDecision.ExpiresAt)}.");
-        }
+    }
 
+    private HttpResponseMessage TooLarge(HttpResponseMessage response, CacheResponseInfo info)
+    {
+        info.StoreReason = CacheReason.NotStorableTooLarge;
+        info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Not stored: {CacheReason.NotStorableTooLarge.ToId()} (the body exceeds {settings.MaxBodySize} bytes); it streams through unbuffered.");
         return response;
     }
 
@@ -348,6 +451,8 @@ public sealed class CachingHandler : DelegatingHandler
 
         try
         {
+            // A queued write of one of these answers must not land after the removal.
+            await writes.DrainAsync(cancellationToken).ConfigureAwait(false);
             var removed = 0;
             foreach (var uri in targets.Distinct())
             {
@@ -379,6 +484,8 @@ public sealed class CachingHandler : DelegatingHandler
 
     private async Task<(StoredResponse? Stored, bool StoreUsable)> FindAsync(string primaryKey, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken)
     {
+        // Queued writes first: one that lands between the two reads is then in the store's answer.
+        var queued = writes.Pending(primaryKey);
         IReadOnlyList<CacheRecord> records;
         try
         {
@@ -389,6 +496,11 @@ public sealed class CachingHandler : DelegatingHandler
         {
             StoreFailed(info, "read", ex);
             return (null, false);
+        }
+
+        if (queued.Count > 0)
+        {
+            records = records.Where(r => !queued.Any(q => q.Key == r.Key)).Concat(queued).ToList();
         }
 
         var variants = await ReadVariantsAsync(records, info, cancellationToken).ConfigureAwait(false);
@@ -518,7 +630,13 @@ public sealed class CachingHandler : DelegatingHandler
 
         try
         {
-            if (storeDecision.Store)
+            if (storeDecision.Store && stored.Record.BodyStreamed)
+            {
+                // A streamed body is not copied again for a 304: the entry gets its new clocks; the merged
+                // headers answer this request but are not persisted (docs/expiration.md says so).
+                await store.UpdateExpirationAsync(stored.Record.Key, storeDecision.ExpiresAt, NewRecordInfo(stored.Record.Key, stored.Record.PrimaryKey, request, stored.StatusCode, stored.Record.CreatedAt, storeDecision.ExpiresAt).KeepUntil, cancellationToken).ConfigureAwait(false);
+            }
+            else if (storeDecision.Store)
             {
                 var record = renewed.Record;
                 var entry = new StoredResponse
@@ -534,11 +652,12 @@ public sealed class CachingHandler : DelegatingHandler
                     InitialAge = storeDecision.InitialAge,
                     Body = renewed.Body,
                 };
-                await TryWriteAsync(entry, info, cancellationToken, record.HitCount, record.LastAccessedAt).ConfigureAwait(false);
+                TryWrite(entry, info, record.HitCount, record.LastAccessedAt);
             }
             else
             {
                 // The origin's new headers forbid keeping it (no-store, DoNotCache…): the old copy goes.
+                await writes.DrainAsync(cancellationToken).ConfigureAwait(false);
                 await store.RemoveAsync(new CacheQuery { Key = stored.Record.Key }, cancellationToken).ConfigureAwait(false);
                 info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Removed: the renewed answer is not storable ({storeDecision.Reason.ToId()}).");
             }
@@ -551,37 +670,45 @@ public sealed class CachingHandler : DelegatingHandler
         return answer;
     }
 
-    private async Task<bool> TryWriteAsync(StoredResponse entry, CacheResponseInfo info, CancellationToken cancellationToken, long hitCount = 0, DateTimeOffset? lastAccessedAt = null)
+    private bool TryWrite(StoredResponse entry, CacheResponseInfo info, long hitCount = 0, DateTimeOffset? lastAccessedAt = null)
     {
         try
         {
-            var metadata = EntrySerializer.Serialize(entry);
-            var r = entry.Record;
-            await store.SetAsync(new CacheRecord
-            {
-                Key = r.Key,
-                PrimaryKey = r.PrimaryKey,
-                Method = r.Method,
-                Uri = r.Uri,
-                StatusCode = r.StatusCode,
-                CreatedAt = r.CreatedAt,
-                ExpiresAt = r.ExpiresAt,
-                KeepUntil = r.KeepUntil,
-                HitCount = hitCount,
-                LastAccessedAt = lastAccessedAt,
-                Metadata = metadata,
-                Body = entry.Body,
-            }, cancellationToken).ConfigureAwait(false);
+            var (storedBody, encoding) = BodyCodec.Compress(entry.Body, settings.Compress);
+            var metadata = EntrySerializer.Serialize(encoding is null ? entry : entry.WithBody(storedBody, encoding, entry.Body.Length));
+            writes.Enqueue(ToRecord(entry, metadata, storedBody, hitCount, lastAccessedAt, bodyStreamed: false));
             counters.Increment(CacheCounter.Stores);
-            StoreRecovered(info);
+            counters.Add(CacheCounter.OriginalBytesWritten, entry.Body.Length);
+            counters.Add(CacheCounter.StoredBytesWritten, storedBody.Length);
             return true;
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
             info.StoreReason = CacheReason.NotStoredStoreFailure;
             StoreFailed(info, "write", ex);
             return false;
         }
+    }
+
+    private static CacheRecord ToRecord(StoredResponse entry, byte[] metadata, byte[] body, long hitCount, DateTimeOffset? lastAccessedAt, bool bodyStreamed)
+    {
+        var r = entry.Record;
+        return new CacheRecord
+        {
+            Key = r.Key,
+            PrimaryKey = r.PrimaryKey,
+            Method = r.Method,
+            Uri = r.Uri,
+            StatusCode = r.StatusCode,
+            CreatedAt = r.CreatedAt,
+            ExpiresAt = r.ExpiresAt,
+            KeepUntil = r.KeepUntil,
+            HitCount = hitCount,
+            LastAccessedAt = lastAccessedAt,
+            BodyStreamed = bodyStreamed,
+            Metadata = metadata,
+            Body = body,
+        };
     }
 
     private async Task<List<StoredResponse>> ReadVariantsAsync(IReadOnlyList<CacheRecord> records, CacheResponseInfo info, CancellationToken cancellationToken)
@@ -591,7 +718,10 @@ public sealed class CachingHandler : DelegatingHandler
         {
             try
             {
-                variants.Add(EntrySerializer.Deserialize(record, record.Metadata, record.Body));
+                var variant = EntrySerializer.Deserialize(record, record.Metadata, record.Body);
+                variants.Add(variant.BodyEncoding is not { } encoding
+                    ? variant
+                    : variant.WithBody(BodyCodec.Decompress(variant.Body, encoding, variant.OriginalLength), null, variant.OriginalLength));
             }
             catch (InvalidDataException ex)
             {
@@ -644,14 +774,16 @@ public sealed class CachingHandler : DelegatingHandler
     };
 
     /// <summary>An answer built from a stored one, with the Age the cache computed (RFC 9111 §5.1).</summary>
-    internal static HttpResponseMessage ToResponse(StoredResponse stored, HttpRequestMessage request, TimeSpan age)
+    private HttpResponseMessage ToResponse(StoredResponse stored, HttpRequestMessage request, TimeSpan age)
     {
         var response = new HttpResponseMessage((HttpStatusCode)stored.StatusCode)
         {
             ReasonPhrase = stored.ReasonPhrase,
             Version = stored.Version,
             RequestMessage = request,
-            Content = new ByteArrayContent(stored.Body),
+            Content = stored.Record.BodyStreamed && store is IStreamingCacheStore streaming
+                ? new StoredBodyContent(streaming, stored.Record.Key)
+                : new ByteArrayContent(stored.Body),
         };
         foreach (var (name, values) in stored.Headers)
         {

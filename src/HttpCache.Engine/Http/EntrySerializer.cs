@@ -13,12 +13,17 @@ namespace HttpCache.Engine.Http;
 /// Version 1: 'H' 'C' 0x01; status (int32); reason (bool + string); version major, minor (byte);
 /// request time, response time (UTC ticks, int64); corrected initial age (ticks, int64); header count
 /// (int32) then name, value count, values; Vary count (int32) then name, value. Strings are
-/// length-prefixed UTF-8.
+/// length-prefixed UTF-8. Version 2, written only for a body compressed for storage, adds after the
+/// corrected initial age: the body's storage encoding (string: "br" or "gzip") and its original
+/// length (int64). Both versions are read.
 /// </remarks>
 public static class EntrySerializer
 {
-    /// <summary>The format version written.</summary>
+    /// <summary>The format version written for a body stored as received.</summary>
     public const byte FormatVersion = 1;
+
+    /// <summary>The format version written for a body compressed for storage.</summary>
+    public const byte CompressedFormatVersion = 2;
 
     private static readonly byte[] Magic = "HC"u8.ToArray();
 
@@ -29,7 +34,7 @@ public static class EntrySerializer
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
-            writer.Write(FormatVersion);
+            writer.Write(response.BodyEncoding is null ? FormatVersion : CompressedFormatVersion);
             writer.Write(response.StatusCode);
             writer.Write(response.ReasonPhrase is not null);
             if (response.ReasonPhrase is not null)
@@ -42,6 +47,12 @@ public static class EntrySerializer
             writer.Write(response.RequestTime.UtcTicks);
             writer.Write(response.ResponseTime.UtcTicks);
             writer.Write(response.InitialAge.Ticks);
+            if (response.BodyEncoding is not null)
+            {
+                writer.Write(response.BodyEncoding);
+                writer.Write(response.OriginalLength);
+            }
+
             writer.Write(response.Headers.Count);
             foreach (var (name, values) in response.Headers)
             {
@@ -79,9 +90,9 @@ public static class EntrySerializer
             }
 
             var version = reader.ReadByte();
-            if (version != FormatVersion)
+            if (version is not FormatVersion and not CompressedFormatVersion)
             {
-                throw new InvalidDataException($"The entry has format version {version}; this engine reads version {FormatVersion}.");
+                throw new InvalidDataException($"The entry has format version {version}; this engine reads versions {FormatVersion} and {CompressedFormatVersion}.");
             }
 
             var status = reader.ReadInt32();
@@ -90,6 +101,18 @@ public static class EntrySerializer
             var requestTime = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
             var responseTime = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
             var initialAge = TimeSpan.FromTicks(reader.ReadInt64());
+            string? bodyEncoding = null;
+            var originalLength = (long)body.Length;
+            if (version == CompressedFormatVersion)
+            {
+                bodyEncoding = reader.ReadString();
+                originalLength = reader.ReadInt64();
+                if (bodyEncoding is not ("br" or "gzip") || originalLength < 0)
+                {
+                    throw new InvalidDataException($"The entry has an unknown body encoding '{bodyEncoding}'.");
+                }
+            }
+
             var headerCount = ReadCount(reader);
             var headers = new List<KeyValuePair<string, string[]>>(headerCount);
             for (var i = 0; i < headerCount; i++)
@@ -133,6 +156,8 @@ public static class EntrySerializer
                 ResponseTime = responseTime,
                 InitialAge = initialAge,
                 Body = body,
+                BodyEncoding = bodyEncoding,
+                OriginalLength = originalLength,
             };
         }
         catch (Exception ex) when (ex is EndOfStreamException or IOException or ArgumentException or DecoderFallbackException or FormatException)

@@ -88,6 +88,8 @@ public enum CacheReason
     NotStoredStoreFailure,
     /// <summary>Not stored: the session's predicate said no.</summary>
     NotStorablePredicate,
+    /// <summary>Not stored: the body is larger than the session's MaxBodySize; it passed through unbuffered.</summary>
+    NotStorableTooLarge,
     /// <summary>An unsafe method succeeded: the stored answers for its URL were removed (RFC 9111 §4.4).</summary>
     Invalidated,
 }

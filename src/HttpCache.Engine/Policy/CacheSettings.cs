@@ -102,4 +102,24 @@ public sealed record CacheSettings
     /// it (the second clock). Null: kept until removed.
     /// </summary>
     public TimeSpan? KeepExpiredFor { get; init; }
+
+    /// <summary>The default <see cref="MaxBodySize"/>: 64 MiB, as ASP.NET Core's response cache.</summary>
+    public const long DefaultMaxBodySize = 64L * 1024 * 1024;
+
+    /// <summary>Answers with a larger body pass through uncached and are never buffered whole.</summary>
+    public long MaxBodySize { get; init; } = DefaultMaxBodySize;
+
+    /// <summary>How bodies are compressed in the store; answers always carry the original bytes.</summary>
+    public BodyCompression Compress { get; init; }
+}
+
+/// <summary>How bodies are compressed for storage.</summary>
+public enum BodyCompression
+{
+    /// <summary>Stored as received.</summary>
+    None,
+    /// <summary>Brotli (fastest level).</summary>
+    Brotli,
+    /// <summary>gzip (fastest level).</summary>
+    Gzip,
 }

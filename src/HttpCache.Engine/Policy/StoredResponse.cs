@@ -37,6 +37,29 @@ public sealed class StoredResponse
     /// <summary>The body.</summary>
     public byte[] Body { get; init; } = [];
 
+    /// <summary>How the stored body is compressed ("br", "gzip"); null when it is stored as received.</summary>
+    public string? BodyEncoding { get; init; }
+
+    /// <summary>The body's length as received, before any compression for storage.</summary>
+    public long OriginalLength { get; init; }
+
+    /// <summary>The same answer with another body representation (compressed for storage, or restored).</summary>
+    public StoredResponse WithBody(byte[] body, string? encoding, long originalLength) => new()
+    {
+        Record = Record,
+        StatusCode = StatusCode,
+        ReasonPhrase = ReasonPhrase,
+        Version = Version,
+        Headers = Headers,
+        VaryValues = VaryValues,
+        RequestTime = RequestTime,
+        ResponseTime = ResponseTime,
+        InitialAge = InitialAge,
+        Body = body,
+        BodyEncoding = encoding,
+        OriginalLength = originalLength,
+    };
+
     /// <summary>The first value of a header, or null.</summary>
     public string? GetHeader(string name)
     {

@@ -38,6 +38,12 @@ public class CacheRecordInfo
 
     /// <summary>When the entry was last served from the cache, if ever.</summary>
     public DateTimeOffset? LastAccessedAt { get; init; }
+
+    /// <summary>
+    /// The body was written through <see cref="IStreamingCacheStore.BeginWriteAsync"/>: records read
+    /// from the store carry an empty Body, and the body is read with <see cref="IStreamingCacheStore.OpenBodyAsync"/>.
+    /// </summary>
+    public bool BodyStreamed { get; init; }
 }
 
 /// <summary>A stored response with its blobs.</summary>

@@ -163,7 +163,7 @@ public sealed class NewHttpCacheSessionTests
     }
 
     [Theory]
-    [InlineData("New-HttpCacheSession -Backend ", new[] { "Sqlite", "Memory" })]
+    [InlineData("New-HttpCacheSession -Backend ", new[] { "Sqlite", "Memory", "FileSystem", "Redis" })]
     [InlineData("New-HttpCacheSession -Backend M", new[] { "Memory" })]
     [InlineData("New-HttpCacheSession -ExpireAfter Nev", new[] { "NeverExpire" })]
     [InlineData("Invoke-CachedWebRequest -Uri http://x/ -ExpireAfter ", new[] { "NeverExpire", "ExpireImmediately", "DoNotCache", "'00:05:00'", "'01:00:00'", "'1.00:00:00'" })]

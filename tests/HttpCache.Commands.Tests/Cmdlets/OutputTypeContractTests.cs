@@ -9,7 +9,7 @@ namespace HttpCache.Commands.Tests.Cmdlets;
 /// </summary>
 public sealed class OutputTypeContractTests
 {
-    public static TheoryData<string> OutputTypes => ["HttpCache.CacheSession", "HttpCache.CachedResponse", "HttpCache.CacheEntry", "HttpCache.CacheStats"];
+    public static TheoryData<string> OutputTypes => ["HttpCache.CacheSession", "HttpCache.CachedResponse", "HttpCache.CacheEntry", "HttpCache.CacheStats", "HttpCache.CacheHostStats"];
 
     private static readonly Dictionary<string, string[]> RequiredProperties = new()
     {
@@ -17,14 +17,16 @@ public sealed class OutputTypeContractTests
         ["HttpCache.CachedResponse"] =
         [
             "StatusCode", "StatusDescription", "Headers", "Content", "RawContentLength", "RawContentStream", "FromCache", "IsExpired",
-            "CreatedAt", "ExpiresAt", "CacheKey", "Revalidated", "Reason", "Age",
+            "CreatedAt", "ExpiresAt", "CacheKey", "Revalidated", "Reason", "StoreReason", "StaleReason", "Age",
         ],
         ["HttpCache.CacheEntry"] = ["Key", "Method", "Uri", "StatusCode", "CreatedAt", "ExpiresAt", "IsExpired", "Size", "HitCount", "Session"],
         ["HttpCache.CacheStats"] =
         [
             "SessionName", "Backend", "Hits", "Misses", "HitRate", "Revalidations", "StaleServed", "Errors", "CorruptEntries", "Entries",
-            "StoredBytes", "OldestEntry", "NewestEntry", "SessionHits", "SessionMisses",
+            "StoredBytes", "OldestEntry", "NewestEntry", "SessionHits", "SessionMisses", "Coalesced", "BackgroundRefreshes",
+            "Invalidations", "Evictions", "StaleRate", "Health", "HealthReason", "Growth", "GrowthBytes", "SampledAt",
         ],
+        ["HttpCache.CacheHostStats"] = ["Host", "Entries", "StoredBytes", "Hits", "ExpiredEntries", "OldestEntry", "NewestEntry", "LastAccessedAt", "SessionName", "Session"],
     };
 
     [Theory]
@@ -77,26 +79,28 @@ public sealed class OutputTypeContractTests
     [Theory]
     [InlineData("New-HttpCacheSession", "HttpCache.CacheSession")]
     [InlineData("Invoke-CachedWebRequest", "HttpCache.CachedResponse")]
+    [InlineData("Invoke-CachedRestMethod", "System.Management.Automation.PSObject,System.Xml.XmlDocument,System.String")]
     [InlineData("Get-HttpCacheEntry", "HttpCache.CacheEntry")]
+    [InlineData("Remove-HttpCacheEntry", "HttpCache.CacheEntry")]
     [InlineData("Reset-HttpCacheExpiration", "HttpCache.CacheEntry")]
-    [InlineData("Get-HttpCacheStats", "HttpCache.CacheStats")]
-    public async Task CmdletDeclaresItsOutputType(string command, string typeName)
+    [InlineData("Get-HttpCacheStats", "HttpCache.CacheStats,HttpCache.CacheHostStats")]
+    public async Task CmdletDeclaresItsOutputType(string command, string typeNames)
     {
         using var ps = PS.Open();
         var result = await ps.Ok("(Get-Command $c).OutputType | ForEach-Object { $_.Name }", ("c", command));
 
-        Assert.Equal([typeName], result.BaseOutput);
+        Assert.Equal(typeNames.Split(','), result.BaseOutput);
     }
 
     [Theory]
-    [InlineData("Remove-HttpCacheEntry", "Medium")]
-    [InlineData("Reset-HttpCacheExpiration", "Medium")]
-    public async Task ChangingCmdletsSupportShouldProcess(string command, string impact)
+    [InlineData("Session", "HttpCache.CacheStats")]
+    [InlineData("GroupBy", "HttpCache.CacheHostStats")]
+    public async Task StatsOutputTypeFollowsTheParameterSet(string set, string typeName)
     {
         using var ps = PS.Open();
-        var result = await ps.Ok("$c = Get-Command $n; $c.Parameters.ContainsKey('WhatIf'); $c.Parameters.ContainsKey('Confirm'); $c.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].ConfirmImpact.ToString()", ("n", command));
+        var result = await ps.Ok("(Get-Command Get-HttpCacheStats).ParameterSets | Where-Object Name -eq $set | ForEach-Object { (Get-Command Get-HttpCacheStats).ImplementingType.GetCustomAttributes([System.Management.Automation.OutputTypeAttribute], $false) } | Where-Object { $_.ParameterSetName -contains $set } | ForEach-Object { $_.Type.Name }", ("set", set));
 
-        Assert.Equal([true, true, impact], result.BaseOutput);
+        Assert.Equal([typeName], result.BaseOutput);
     }
 
     [Fact]
@@ -106,7 +110,56 @@ public sealed class OutputTypeContractTests
         var result = await ps.Ok("Get-Command -Module HttpCache | ForEach-Object { $_.Name }");
 
         Assert.Equal(
-            ["Get-HttpCacheEntry", "Get-HttpCacheStats", "Invoke-CachedWebRequest", "New-HttpCacheSession", "Remove-HttpCacheEntry", "Reset-HttpCacheExpiration"],
+            ["Get-HttpCacheEntry", "Get-HttpCacheStats", "Invoke-CachedRestMethod", "Invoke-CachedWebRequest", "New-HttpCacheSession", "Remove-HttpCacheEntry", "Reset-HttpCacheExpiration"],
             result.BaseOutput.Select(o => o.ToString()).Order());
+    }
+}
+
+/// <summary>
+/// Format-List (and Format-List *) shows every public property of the output types: the format file has table
+/// views only (no list or custom view that would pick properties), the module ships no types file (no
+/// DefaultDisplayPropertySet, no hidden members), and every property of real objects reads without throwing.
+/// </summary>
+public sealed class FormatListTests(OriginFixture fixture) : IClassFixture<OriginFixture>
+{
+    [Fact]
+    public async Task NothingNarrowsFormatList()
+    {
+        var format = XDocument.Load(Path.Combine(RepoPaths.ModuleDirectory, "HttpCache.Format.ps1xml"));
+        Assert.Empty(format.Descendants("ListControl"));
+        Assert.Empty(format.Descendants("CustomControl"));
+        Assert.Empty(format.Descendants("WideControl"));
+
+        using var ps = PS.Open();
+        var result = await ps.Ok("(Get-Module HttpCache).ExportedTypeFiles.Count");
+        Assert.Equal([0], result.BaseOutput);
+    }
+
+    [Fact]
+    public async Task EveryPropertyOfRealObjectsReads()
+    {
+        var path = fixture.Origin.NewPath("format");
+        fixture.Origin.Map(path, HttpCache.Testing.OriginBehaviors.Counter());
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $s = New-HttpCacheSession -Backend Memory
+            $objects = @(
+                $s
+                Invoke-CachedWebRequest -Uri $u -Session $s
+                Get-HttpCacheEntry -Session $s
+                Get-HttpCacheStats -Session $s
+                Get-HttpCacheStats -Session $s -GroupBy Host
+            )
+            foreach ($o in $objects) {
+                foreach ($p in $o.GetType().GetProperties()) {
+                    try { $null = $p.GetValue($o) } catch { "$($o.GetType().Name).$($p.Name): $_" }
+                }
+                # What Format-List * lists: the adapted properties, one per public property.
+                if (@($o.PSObject.Properties).Count -ne $o.GetType().GetProperties().Count) { "$($o.GetType().Name): adapted properties differ" }
+            }
+            $objects.Count
+            """, ("u", fixture.Origin.Url(path).AbsoluteUri));
+
+        Assert.Equal([5], result.BaseOutput);
     }
 }

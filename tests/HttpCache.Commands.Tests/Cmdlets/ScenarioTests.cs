@@ -103,14 +103,22 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
             Invoke-CachedWebRequest -Uri '{{url}}' -Session $s | Out-Default
             Get-HttpCacheEntry -Session $s | Out-Default
             Get-HttpCacheStats -Session $s | Out-Default
+            Get-HttpCacheStats -Session $s -GroupBy Host | Out-Default
             """,
             environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
 
         var lines = run.OutputLines.Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToArray();
-        Assert.Contains("Name Backend ExpireAfter CacheControl Location", lines);
-        Assert.Contains("StatusCode FromCache Reason ExpiresAt Length Uri", lines);
-        Assert.Contains("Method StatusCode IsExpired ExpiresAt Size Uri", lines);
-        Assert.Contains("Session Backend Hits Misses HitRate Entries StoredBytes SessionHits SessionMisses", lines);
+        // Each type's header row is its table view's labels, in order (read from the staged format file).
+        var format = System.Xml.Linq.XDocument.Load(Path.Combine(RepoPaths.ModuleDirectory, "HttpCache.Format.ps1xml"));
+        foreach (var type in new[] { "HttpCache.CacheSession", "HttpCache.CachedResponse", "HttpCache.CacheEntry", "HttpCache.CacheStats", "HttpCache.CacheHostStats" })
+        {
+            var view = format.Descendants("View").Single(v => v.Element("ViewSelectedBy")?.Element("TypeName")?.Value == type);
+            Assert.Contains(string.Join(' ', view.Descendants("TableColumnHeader").Select(h => h.Element("Label")!.Value)), lines);
+        }
+
+        Assert.Contains("Method StatusCode IsExpired ExpiresAt Size Hits Uri", lines);
+        Assert.Contains("Session Backend Hits Misses HitRate Entries StoredBytes Health Growth", lines);
+        Assert.Contains("Host Entries StoredBytes Hits ExpiredEntries OldestEntry NewestEntry", lines);
         Assert.Contains(lines, l => l.StartsWith("200 False miss-no-entry never 1 " + url, StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("GET 200 False never ", StringComparison.Ordinal) && l.EndsWith(url, StringComparison.Ordinal));
     }

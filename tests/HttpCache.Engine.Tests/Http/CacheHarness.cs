@@ -113,6 +113,8 @@ internal sealed class CacheHarness : IAsyncDisposable
 
     public async Task<List<CacheRecordInfo>> EntriesAsync()
     {
+        // Store writes leave the request path; what the store holds is known once they land.
+        await Session.Handler.DrainWritesAsync();
         var list = new List<CacheRecordInfo>();
         await foreach (var entry in Store.ListAsync(CacheQuery.All))
         {

@@ -131,7 +131,7 @@ public sealed class EntrySerializerTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(2)]
+    [InlineData(3)]
     [InlineData(255)]
     public void An_unknown_version_is_corrupt_and_says_so(byte version)
     {

@@ -22,6 +22,9 @@ internal sealed record EntryMeta
     public long BodyLength { get; init; }
     public ulong BodyHash { get; init; }
 
+    /// <summary>Written through a streaming writer: readers never load the body whole (see <see cref="CacheRecordInfo.BodyStreamed"/>).</summary>
+    public bool BodyStreamed { get; init; }
+
     /// <summary>Null when the file was read for its fields only.</summary>
     public byte[]? Metadata { get; init; }
 
@@ -40,6 +43,7 @@ internal sealed record EntryMeta
         Size = Size,
         HitCount = HitCount,
         LastAccessedAt = LastAccessedAt,
+        BodyStreamed = BodyStreamed,
     };
 
     public CacheRecord ToRecord(byte[] body) => new()
@@ -57,6 +61,7 @@ internal sealed record EntryMeta
         LastAccessedAt = LastAccessedAt,
         Metadata = Metadata ?? throw new InvalidOperationException("The metadata was not read."),
         Body = body,
+        BodyStreamed = BodyStreamed,
     };
 }
 
@@ -96,6 +101,12 @@ internal static class EntryFile
             writer.WriteNumber("size", meta.Size);
             writer.WriteNumber("bodyLength", meta.BodyLength);
             writer.WriteString("bodyXxHash3", meta.BodyHash.ToString("x16", CultureInfo.InvariantCulture));
+            if (meta.BodyStreamed)
+            {
+                // Only when set, so the files of entries stored whole stay as earlier versions wrote them.
+                writer.WriteBoolean("bodyStreamed", true);
+            }
+
             writer.WriteBase64String("metadata", meta.Metadata ?? throw new InvalidOperationException("No metadata to write."));
             writer.WriteEndObject();
         }
@@ -133,6 +144,7 @@ internal static class EntryFile
         long? hitCount = null, size = null, bodyLength = null;
         byte[]? metadata = null;
         var sawMetadata = false;
+        var bodyStreamed = false;
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -154,6 +166,7 @@ internal static class EntryFile
                 case "size": size = reader.GetInt64(); break;
                 case "bodyLength": bodyLength = reader.GetInt64(); break;
                 case "bodyXxHash3": bodyHash = reader.GetString(); break;
+                case "bodyStreamed": bodyStreamed = reader.GetBoolean(); break;
                 case "metadata":
                     sawMetadata = reader.TokenType == JsonTokenType.String;
                     metadata = withMetadata ? reader.GetBytesFromBase64() : null;
@@ -186,6 +199,7 @@ internal static class EntryFile
             Size = size.Value,
             BodyLength = bodyLength.Value,
             BodyHash = hash,
+            BodyStreamed = bodyStreamed,
             Metadata = metadata,
         };
     }

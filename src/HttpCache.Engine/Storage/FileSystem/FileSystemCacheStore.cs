@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -28,10 +29,18 @@ namespace HttpCache.Engine.Storage.FileSystem;
 /// <para>
 /// With <see cref="StoreLimits"/>, the store keeps an index of sizes and access order in memory, built by
 /// one scan of the folder on the first write and kept in step through a change journal in the lock file, so
-/// a write costs no scan; evictions happen under the same lock as the write.
+/// a write costs no scan; evictions happen under the same lock as the write, and never take the entry just
+/// written. Files deleted or edited by hand are noticed by the next store opened on the folder.
+/// </para>
+/// <para>
+/// Streamed bodies (<see cref="IStreamingCacheStore"/>) are written straight into a temporary file in the
+/// entry's shard folder, without the lock, hashing as they go; the commit takes the lock and does what any write
+/// does, renaming that file into place instead of writing one. The writer holds its temporary file open with
+/// no sharing (an exclusive <c>flock</c> on Unix) until the commit, so a cleanup in any process can tell a live
+/// writer's file from one a crashed writer left: it deletes only those it can open.
 /// </para>
 /// </remarks>
-public sealed class FileSystemCacheStore : ICacheStore
+public sealed class FileSystemCacheStore : IStreamingCacheStore
 {
     /// <summary>How long a write waits for another writer's lock when no lock timeout is given.</summary>
     public static TimeSpan DefaultLockTimeout { get; } = TimeSpan.FromSeconds(5);
@@ -50,6 +59,12 @@ public sealed class FileSystemCacheStore : ICacheStore
     // A reader that meets a writer between its two renames reads again; more attempts than this means the
     // files really disagree (a crash half-way), and the entry reads as missing.
     private const int ReadAttempts = 3;
+
+    // The temporary files of this process's streamed writes in progress. The lock a writer holds on its file
+    // keeps other processes' cleanups away from it; this keeps this process's away even without file locks
+    // (DOTNET_SYSTEM_IO_DISABLEFILELOCKING).
+    private static readonly ConcurrentDictionary<string, byte> LiveTemps = new(
+        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
     private readonly StoreLimits? _limits;
     private readonly FileSystemLock _lock;
@@ -70,6 +85,12 @@ public sealed class FileSystemCacheStore : ICacheStore
     /// (<see cref="CacheStoreFailure.Corrupt"/>), or a newer version of HttpCache wrote it.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The lock timeout is not positive, or a bound is below one.</exception>
     public FileSystemCacheStore(string directory, StoreLimits? limits = null, TimeSpan? lockTimeout = null)
+        : this(directory, limits, lockTimeout, shareProcessGate: true)
+    {
+    }
+
+    // shareProcessGate false: this store takes the folder's lock as another process would (see FileSystemLock).
+    internal FileSystemCacheStore(string directory, StoreLimits? limits, TimeSpan? lockTimeout, bool shareProcessGate)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         var timeout = lockTimeout ?? DefaultLockTimeout;
@@ -91,7 +112,7 @@ public sealed class FileSystemCacheStore : ICacheStore
         }
 
         OpenFormat();
-        _lock = new FileSystemLock(Location, Path.Combine(Location, LockFileName), timeout);
+        _lock = new FileSystemLock(Location, Path.Combine(Location, LockFileName), timeout, shareProcessGate);
         _index = _limits is null ? null : new FileSystemIndex(ScanShard);
     }
 
@@ -141,34 +162,120 @@ public sealed class FileSystemCacheStore : ICacheStore
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         var name = FileSystemNames.Of(record.Key);
-        var size = (long)record.Metadata.Length + record.Body.Length;
-        var tooLarge = _limits is not null && StoreLimitsRules.TooLargeAlone(_limits, size);
-        var meta = new EntryMeta
-        {
-            Key = record.Key,
-            PrimaryKey = record.PrimaryKey,
-            Method = record.Method,
-            Uri = record.Uri,
-            StatusCode = record.StatusCode,
-            CreatedAt = record.CreatedAt,
-            ExpiresAt = record.ExpiresAt,
-            KeepUntil = record.KeepUntil,
-            HitCount = record.HitCount,
-            LastAccessedAt = record.LastAccessedAt,
-            Size = size,
-            BodyLength = record.Body.Length,
-            BodyHash = tooLarge ? 0 : XxHash3.HashToUInt64(record.Body),
-            Metadata = record.Metadata,
-        };
+        var tooLarge = TooLarge(record, record.Body.Length);
+        var meta = MetaOf(record, record.Body.Length, tooLarge ? 0 : XxHash3.HashToUInt64(record.Body), streamed: false);
 
         // Serialized before the lock is taken: the lock is held only for the file operations.
         var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
         await WithLockAsync((record, name, meta, metaBytes), (lease, state) =>
         {
-            Write(lease, state.record, state.name, state.meta, state.metaBytes);
+            Write(lease, state.record.PrimaryKey, state.name, state.meta, state.metaBytes, path => WriteAtomic(path, state.record.Body));
             return 0;
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The body goes straight into a temporary file beside the entry's files (<c>&lt;name&gt;.body.&lt;32 hex&gt;.tmp</c>),
+    /// without the folder's lock; the commit takes the lock and renames it into place with the new meta file.
+    /// </remarks>
+    public Task<ICacheBodyWriter> BeginWriteAsync(CacheRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return Completed<ICacheBodyWriter>(() =>
+        {
+            ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = FileSystemNames.Of(record.Key);
+            var bodyPath = BodyPath(name);
+            Directory.CreateDirectory(Path.GetDirectoryName(bodyPath)!);
+            var temp = bodyPath + "." + Guid.NewGuid().ToString("N") + TempExtension;
+            LiveTemps[temp] = 0;
+            try
+            {
+                // No sharing: the open file is the writer's claim on it, against every cleanup (see TryDeleteAbandonedTemp).
+                var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024);
+                return new FileSystemBodyWriter(this, record, name, temp, stream, _limits);
+            }
+            catch
+            {
+                LiveTemps.TryRemove(temp, out _);
+                throw;
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <para>
+    /// The body file itself, opened with <see cref="FileShare.Read"/> | <see cref="FileShare.Delete"/>, so a writer
+    /// may replace or delete the entry while it is read: the stream keeps reading the version it opened (on Unix a
+    /// rename or delete only unlinks the name; on Windows the share-delete flag is what lets a rename over the file,
+    /// or its deletion, succeed while it is open, and the old file lives on until the stream closes).
+    /// </para>
+    /// <para>
+    /// Unlike the other reads, this one takes the folder's lock, for the moment it reads the meta file and opens the
+    /// body: then no writer can be between its two renames, so the body opened is exactly the one the meta file
+    /// describes (a lock-free reader could meet a writer there and open a body of the same length but another
+    /// version, and only find out at the end). The lock is held for microseconds, and only for large bodies, which
+    /// are the ones streamed. The bytes are still checked against the meta file's length and hash as they are
+    /// read, against files changed by hand: a body that does not match fails with an <see cref="IOException"/> at
+    /// its end rather than passing as whole.
+    /// </para>
+    /// </remarks>
+    public async Task<Stream?> OpenBodyAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        return await WithLockAsync((name: FileSystemNames.Of(key), key), (_, state) => OpenBodyLocked(state.name, state.key), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The commit of a streamed write: under the lock, the temporary file is closed (from then on only the lock
+    /// keeps cleanups away from it) and renamed into place, then it is a write like any other. The shard's
+    /// temporary files that crashed writers left go at the same time.
+    /// </summary>
+    internal async Task CommitStreamedAsync(CacheRecord record, string name, string temp, long bodyLength, ulong bodyHash, Action closeTemp, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var tooLarge = TooLarge(record, bodyLength);
+        var meta = MetaOf(record, bodyLength, bodyHash, streamed: true);
+        var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
+        await WithLockAsync((record, name, temp, meta, metaBytes, closeTemp), (lease, state) =>
+        {
+            state.closeTemp();
+            Write(lease, state.record.PrimaryKey, state.name, state.meta, state.metaBytes, path => Rename(state.temp, path));
+            DeleteAbandonedTemps(ShardFolder(FileSystemNames.ShardOf(state.name)));
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A streamed write is over (committed or abandoned): its temporary file is no longer protected.</summary>
+    internal static void ForgetLiveTemp(string temp) => LiveTemps.TryRemove(temp, out _);
+
+    internal bool TooLarge(CacheRecord record, long bodyLength) =>
+        _limits is not null && StoreLimitsRules.TooLargeAlone(_limits, record.Metadata.Length + bodyLength);
+
+    private static EntryMeta MetaOf(CacheRecord record, long bodyLength, ulong bodyHash, bool streamed) => new()
+    {
+        Key = record.Key,
+        PrimaryKey = record.PrimaryKey,
+        Method = record.Method,
+        Uri = record.Uri,
+        StatusCode = record.StatusCode,
+        CreatedAt = record.CreatedAt,
+        ExpiresAt = record.ExpiresAt,
+        KeepUntil = record.KeepUntil,
+        HitCount = record.HitCount,
+        LastAccessedAt = record.LastAccessedAt,
+        Size = record.Metadata.Length + bodyLength,
+        BodyLength = bodyLength,
+        BodyHash = bodyHash,
+        BodyStreamed = streamed,
+        Metadata = record.Metadata,
+    };
 
     /// <inheritdoc />
     public async Task<int> RemoveAsync(CacheQuery query, CancellationToken cancellationToken = default)
@@ -253,12 +360,11 @@ public sealed class FileSystemCacheStore : ICacheStore
     }
 
     /// <inheritdoc />
-    public async Task<StoreInventory> GetInventoryAsync(CancellationToken cancellationToken = default)
-    {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
-        return Guarded(() =>
+    public Task<StoreInventory> GetInventoryAsync(CancellationToken cancellationToken = default) =>
+        Completed(() =>
         {
+            ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
             long entries = 0, bytes = 0;
             DateTimeOffset? oldest = null, newest = null;
             foreach (var (_, meta) in Scan(CacheQuery.All, requireBody: true, cancellationToken))
@@ -278,7 +384,6 @@ public sealed class FileSystemCacheStore : ICacheStore
 
             return new StoreInventory(entries, bytes, oldest, newest);
         });
-    }
 
     /// <inheritdoc />
     public async Task AddCountersAsync(IReadOnlyDictionary<string, long> deltas, CancellationToken cancellationToken = default)
@@ -301,12 +406,13 @@ public sealed class FileSystemCacheStore : ICacheStore
     /// <inheritdoc />
     /// <exception cref="CacheStoreException"><c>counters.json</c> is damaged (<see cref="CacheStoreFailure.Corrupt"/>);
     /// <see cref="ClearCountersAsync"/> starts it again.</exception>
-    public async Task<IReadOnlyDictionary<string, long>> GetCountersAsync(CancellationToken cancellationToken = default)
-    {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
-        return Guarded(() => ReadCounters(resetIfDamaged: false));
-    }
+    public Task<IReadOnlyDictionary<string, long>> GetCountersAsync(CancellationToken cancellationToken = default) =>
+        Completed<IReadOnlyDictionary<string, long>>(() =>
+        {
+            ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
+            return ReadCounters(resetIfDamaged: false);
+        });
 
     /// <inheritdoc />
     public async Task RecordAccessAsync(IReadOnlyCollection<EntryAccess> accesses, CancellationToken cancellationToken = default)
@@ -387,8 +493,9 @@ public sealed class FileSystemCacheStore : ICacheStore
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
-    // Under the lock: the body, then the meta file that vouches for it, each renamed into place.
-    private void Write(FileSystemLease lease, CacheRecord record, string name, EntryMeta meta, byte[]? metaBytes)
+    // Under the lock: the body (placeBody puts it at the path it is given), then the meta file that vouches for
+    // it, each renamed into place.
+    private void Write(FileSystemLease lease, string primaryKey, string name, EntryMeta meta, byte[]? metaBytes, Action<string> placeBody)
     {
         _index?.Sync(lease);
         var shard = FileSystemNames.ShardOf(name);
@@ -407,7 +514,7 @@ public sealed class FileSystemCacheStore : ICacheStore
 
         Directory.CreateDirectory(ShardFolder(shard));
         // The variant marker comes first, so a reader that finds the new meta file also finds the marker.
-        var primaryName = FileSystemNames.Of(record.PrimaryKey);
+        var primaryName = FileSystemNames.Of(primaryKey);
         var marker = Path.Combine(VariantsFolder(primaryName), name);
         if (!File.Exists(marker))
         {
@@ -415,9 +522,9 @@ public sealed class FileSystemCacheStore : ICacheStore
             new FileStream(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0).Dispose();
         }
 
-        WriteAtomic(BodyPath(name), record.Body);
+        placeBody(BodyPath(name));
         WriteAtomic(MetaPath(name), metaBytes);
-        if (old is not null && !string.Equals(old.PrimaryKey, record.PrimaryKey, StringComparison.Ordinal))
+        if (old is not null && !string.Equals(old.PrimaryKey, primaryKey, StringComparison.Ordinal))
         {
             DeleteMarker(FileSystemNames.Of(old.PrimaryKey), name);
         }
@@ -485,6 +592,13 @@ public sealed class FileSystemCacheStore : ICacheStore
                 var fileName = Path.GetFileName(path);
                 if (OwnedStem(fileName, out var name, out var kind))
                 {
+                    if (kind == TempExtension)
+                    {
+                        // A streamed write in progress keeps its file; it commits into the emptied folder later.
+                        TryDeleteAbandonedTemp(path);
+                        continue;
+                    }
+
                     if (kind == MetaExtension && ReadMeta(name, withMetadata: false) is { } meta && Belongs(meta, name, null, null))
                     {
                         removed++;
@@ -508,7 +622,7 @@ public sealed class FileSystemCacheStore : ICacheStore
     }
 
     // The index's view of one shard, read under the lock; temporary files found there are leftovers of a
-    // writer that died (writers hold the lock while theirs exist), so they go.
+    // writer that died (writers hold the lock while theirs exist, streamed writers hold theirs open), so they go.
     private IEnumerable<IndexItem> ScanShard(int shard)
     {
         var folder = ShardFolder(shard);
@@ -527,7 +641,7 @@ public sealed class FileSystemCacheStore : ICacheStore
 
             if (kind == TempExtension)
             {
-                File.Delete(path);
+                TryDeleteAbandonedTemp(path);
             }
             else if (kind == MetaExtension && ReadMeta(name, withMetadata: false) is { } meta && Belongs(meta, name, null, null))
             {
@@ -680,8 +794,22 @@ public sealed class FileSystemCacheStore : ICacheStore
     {
         if (TryReadFile(MetaPath(name)) is not { } metaBytes
             || EntryFile.TryParse(metaBytes, withMetadata: true) is not { } meta
-            || !Belongs(meta, name, key, primaryKey)
-            || TryReadFile(BodyPath(name)) is not { } body)
+            || !Belongs(meta, name, key, primaryKey))
+        {
+            return (null, false);
+        }
+
+        if (meta.BodyStreamed)
+        {
+            // Never loaded here: OpenBodyAsync reads it, checking its hash as it goes. Its length tells a body of
+            // another version (a writer between its renames) from this one's.
+            var file = new FileInfo(BodyPath(name));
+            return !file.Exists ? (null, false)
+                : file.Length == meta.BodyLength ? (meta.ToRecord([]), false)
+                : (null, true);
+        }
+
+        if (TryReadFile(BodyPath(name)) is not { } body)
         {
             return (null, false);
         }
@@ -689,6 +817,76 @@ public sealed class FileSystemCacheStore : ICacheStore
         return body.Length == meta.BodyLength && XxHash3.HashToUInt64(body) == meta.BodyHash
             ? (meta.ToRecord(body), false)
             : (null, true);
+    }
+
+    // Under the lock: the meta file and the body it vouches for. A body of another length is half an entry (a
+    // crash between renames, a file edited by hand): missing, as GetAsync would find it.
+    private Stream? OpenBodyLocked(string name, string key)
+    {
+        if (ReadMeta(name, withMetadata: false) is not { } meta || !Belongs(meta, name, key, null))
+        {
+            return null;
+        }
+
+        FileStream body;
+        try
+        {
+            body = new FileStream(BodyPath(name), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+
+        if (body.Length != meta.BodyLength)
+        {
+            body.Dispose();
+            return null;
+        }
+
+        return new CheckedBodyStream(body, meta.BodyLength, meta.BodyHash);
+    }
+
+    // Under the lock: the temporary files in one folder that no writer holds any more.
+    private static void DeleteAbandonedTemps(string folder)
+    {
+        foreach (var path in Directory.EnumerateFiles(folder, "*" + TempExtension).ToList())
+        {
+            if (OwnedStem(Path.GetFileName(path), out _, out var kind) && kind == TempExtension)
+            {
+                TryDeleteAbandonedTemp(path);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Under the lock: deletes a temporary file unless a streamed writer still holds it. Writers of whole files
+    /// hold the lock while their temporary files exist, so the caller's lock rules them out; a streamed writer
+    /// holds its file open without sharing until its commit (under the lock), so a file that opens is provably
+    /// abandoned. The probe shares deletion only, so it is refused on Windows (a share mode) as on Unix (an
+    /// exclusive flock against its shared one) while the writer has the file.
+    /// </summary>
+    private static void TryDeleteAbandonedTemp(string path)
+    {
+        if (LiveTemps.ContainsKey(path))
+        {
+            return;
+        }
+
+        FileStream probe;
+        try
+        {
+            probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Delete, bufferSize: 0);
+        }
+        catch (IOException ex) when (ex is FileNotFoundException or DirectoryNotFoundException || FileSystemLock.IsSharingViolation(ex))
+        {
+            return;
+        }
+
+        using (probe)
+        {
+            File.Delete(path);
+        }
     }
 
     private EntryMeta? ReadMeta(string name, bool withMetadata) =>
@@ -884,7 +1082,7 @@ public sealed class FileSystemCacheStore : ICacheStore
 
     // On Windows a rename over a file fails while someone (a virus scanner, an editor) holds it open without
     // sharing deletion; such holds are short, so the rename is tried a few times. Elsewhere it cannot fail so.
-    private static void Rename(string source, string destination)
+    internal static void Rename(string source, string destination)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -941,6 +1139,24 @@ public sealed class FileSystemCacheStore : ICacheStore
         }
     }
 
+    // Work without the lock, done on the caller's thread (a thread hop would cost more than the reads); its
+    // errors travel in the returned task, as they would from an async method.
+    private Task<T> Completed<T>(Func<T> work)
+    {
+        try
+        {
+            return Task.FromResult(Guarded(work));
+        }
+        catch (OperationCanceledException ex)
+        {
+            return Task.FromCanceled<T>(ex.CancellationToken.IsCancellationRequested ? ex.CancellationToken : new CancellationToken(true));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<T>(ex);
+        }
+    }
+
     private T Guarded<T>(Func<T> work)
     {
         try
@@ -953,7 +1169,7 @@ public sealed class FileSystemCacheStore : ICacheStore
         }
     }
 
-    private CacheStoreException Translate(Exception ex) => ex is UnauthorizedAccessException || (ex is IOException io && IsOutOfSpaceOrReadOnly(io))
+    internal CacheStoreException Translate(Exception ex) => ex is UnauthorizedAccessException || (ex is IOException io && IsOutOfSpaceOrReadOnly(io))
         ? new CacheStoreException(
             $"The HTTP cache folder '{Location}' cannot be written (permissions, a read-only location or a full disk): {ex.Message}",
             ex,

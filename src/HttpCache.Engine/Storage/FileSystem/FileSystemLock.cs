@@ -31,12 +31,17 @@ internal sealed class FileSystemLock
     private readonly TimeSpan _timeout;
     private readonly SemaphoreSlim _gate;
 
-    public FileSystemLock(string folder, string path, TimeSpan timeout)
+    /// <param name="folder">The cache folder.</param>
+    /// <param name="path">The lock file.</param>
+    /// <param name="timeout">How long to wait for the lock.</param>
+    /// <param name="shareProcessGate">False gives this lock a semaphore of its own, so only the lock file
+    /// arbitrates between it and other stores of this process: tests use it to act as another process.</param>
+    public FileSystemLock(string folder, string path, TimeSpan timeout, bool shareProcessGate = true)
     {
         _folder = folder;
         _path = path;
         _timeout = timeout;
-        _gate = Gates.GetOrAdd(folder, static _ => new SemaphoreSlim(1, 1));
+        _gate = shareProcessGate ? Gates.GetOrAdd(folder, static _ => new SemaphoreSlim(1, 1)) : new SemaphoreSlim(1, 1);
     }
 
     /// <summary>Takes the lock, or fails with <see cref="CacheStoreFailure.Locked"/> once the timeout has passed.</summary>
@@ -103,7 +108,7 @@ internal sealed class FileSystemLock
 
     // Windows reports ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION; .NET on Unix reports the errno of a failed
     // flock(LOCK_NB), EWOULDBLOCK, as the HResult: 11 on Linux, 35 on the BSDs and macOS.
-    private static bool IsSharingViolation(IOException ex) =>
+    internal static bool IsSharingViolation(IOException ex) =>
         OperatingSystem.IsWindows()
             ? (ex.HResult & 0xFFFF) is 32 or 33
             : ex.HResult == (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD() ? 35 : 11);

@@ -47,6 +47,9 @@ public sealed class RedisCacheStore : ICacheStore
 
     private readonly ConnectionMultiplexer? _ownedConnection;
     private readonly IConnectionMultiplexer _connection;
+
+    /// <summary>The connection the store uses, to share with another store or session.</summary>
+    public IConnectionMultiplexer Connection => _connection;
     private readonly IDatabase _db;
     private readonly RedisKeyLayout _keys;
     private readonly RedisKey[] _lruKeys;
@@ -67,9 +70,10 @@ public sealed class RedisCacheStore : ICacheStore
     /// <param name="limits">Bounds for the namespace, kept by least-recently-used eviction; null: none.</param>
     /// <param name="timeProvider">The clock keep-until times are measured against; null: the system clock.</param>
     /// <exception cref="ArgumentException">The configuration string or the namespace is not valid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A bound in <paramref name="limits"/> is below 1.</exception>
     /// <exception cref="CacheStoreException">The connection cannot be set up at all (<c>abortConnect=true</c> and the server is down).</exception>
     public RedisCacheStore(string configuration, string @namespace = DefaultNamespace, StoreLimits? limits = null, TimeProvider? timeProvider = null)
-        : this(new RedisKeyLayout(@namespace), Connect(configuration), owned: true, limits, timeProvider)
+        : this(new RedisKeyLayout(@namespace), Validated(limits), Connect(configuration), owned: true, timeProvider)
     {
     }
 
@@ -83,11 +87,12 @@ public sealed class RedisCacheStore : ICacheStore
     /// <param name="limits">Bounds for the namespace, kept by least-recently-used eviction; null: none.</param>
     /// <param name="timeProvider">The clock keep-until times are measured against; null: the system clock.</param>
     public RedisCacheStore(IConnectionMultiplexer connection, string @namespace = DefaultNamespace, StoreLimits? limits = null, TimeProvider? timeProvider = null)
-        : this(new RedisKeyLayout(@namespace), connection ?? throw new ArgumentNullException(nameof(connection)), owned: false, limits, timeProvider)
+        : this(new RedisKeyLayout(@namespace), Validated(limits), connection ?? throw new ArgumentNullException(nameof(connection)), owned: false, timeProvider)
     {
     }
 
-    private RedisCacheStore(RedisKeyLayout keys, IConnectionMultiplexer connection, bool owned, StoreLimits? limits, TimeProvider? timeProvider)
+    // The arguments are checked before the connection is made, so a bad one leaves nothing open.
+    private RedisCacheStore(RedisKeyLayout keys, StoreLimits limits, IConnectionMultiplexer connection, bool owned, TimeProvider? timeProvider)
     {
         _keys = keys;
         _connection = connection;
@@ -95,8 +100,7 @@ public sealed class RedisCacheStore : ICacheStore
         _db = connection.GetDatabase();
         _lruKeys = [keys.Lru, keys.Sizes, keys.Keep, keys.Bytes];
         _time = timeProvider ?? TimeProvider.System;
-        Limits = limits ?? StoreLimits.None;
-        ValidateLimits(Limits);
+        Limits = limits;
         // Configured endpoints only: no password, and what the user wrote rather than every discovered node.
         _endpoints = string.Join(",", connection.GetEndPoints(configuredOnly: true).Select(EndPointCollection.ToString));
         if (_endpoints.Length == 0)
@@ -180,8 +184,9 @@ public sealed class RedisCacheStore : ICacheStore
     /// <remarks>
     /// Two round trips, each step atomic on its own slot: the key's index (which also reports the primary key
     /// it was under before) and the entry with its variant set; then the limits' bookkeeping (and the old
-    /// variant, when the key moved to another primary key); then, when a bound is crossed, eviction. An entry over <see cref="StoreLimits.MaxBytes"/> on its own, or whose keep-until
-    /// has passed, is not stored, and an older entry with its key is removed.
+    /// variant, when the key moved to another primary key); then, when a bound is crossed, eviction. An
+    /// entry over <see cref="StoreLimits.MaxBytes"/> on its own, or whose keep-until has passed, is not
+    /// stored, and an older entry with its key is removed.
     /// </remarks>
     public async Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default)
     {
@@ -571,17 +576,20 @@ public sealed class RedisCacheStore : ICacheStore
                 && trimmed[option.Length] == '=';
         });
 
-    private static void ValidateLimits(StoreLimits limits)
+    private static StoreLimits Validated(StoreLimits? limits)
     {
-        if (limits.MaxBytes is < 0)
+        limits ??= StoreLimits.None;
+        if (limits.MaxBytes is < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(limits), limits.MaxBytes, "MaxBytes cannot be negative.");
+            throw new ArgumentOutOfRangeException(nameof(limits), limits.MaxBytes, "MaxBytes must be at least 1.");
         }
 
-        if (limits.MaxEntries is < 0)
+        if (limits.MaxEntries is < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(limits), limits.MaxEntries, "MaxEntries cannot be negative.");
+            throw new ArgumentOutOfRangeException(nameof(limits), limits.MaxEntries, "MaxEntries must be at least 1.");
         }
+
+        return limits;
     }
 
     // Fails at once, without a round trip, while the server a key lives on is not connected.
@@ -623,8 +631,7 @@ public sealed class RedisCacheStore : ICacheStore
         codes.Any(code => message.StartsWith(code, StringComparison.Ordinal)
             && (message.Length == code.Length || message[code.Length] == ' '));
 
-    private bool Admits(long size) =>
-        (Limits.MaxBytes is not { } maxBytes || size <= maxBytes) && Limits.MaxEntries is not 0;
+    private bool Admits(long size) => Limits.MaxBytes is not { } maxBytes || size <= maxBytes;
 
     private bool Within(long entries, long bytes) =>
         (Limits.MaxEntries is not { } maxEntries || entries <= maxEntries) && (Limits.MaxBytes is not { } maxBytes || bytes <= maxBytes);
@@ -828,20 +835,14 @@ public sealed class RedisCacheStore : ICacheStore
     }
 
     // Drops keys from the limits' bookkeeping, in chunks so no script call gets a huge argument list.
-    private async Task<(long Entries, long Bytes)> ForgetAsync(IReadOnlyList<string> keys)
+    private async Task ForgetAsync(IReadOnlyList<string> keys)
     {
-        RedisResult? last = null;
         for (var start = 0; start < keys.Count; start += ArgumentChunk)
         {
             var chunk = keys.Skip(start).Take(ArgumentChunk).Select(k => (RedisValue)k).ToArray();
-            last = await _db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, chunk).ConfigureAwait(false);
+            await _db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, chunk).ConfigureAwait(false);
         }
-
-        return last is null ? await TotalsAsync().ConfigureAwait(false) : Totals(last);
     }
-
-    private async Task<(long Entries, long Bytes)> TotalsAsync() =>
-        Totals(await _db.ScriptEvaluateAsync(RedisScripts.LruTotals, _lruKeys).ConfigureAwait(false));
 
     private static (long Entries, long Bytes) Totals(RedisResult result)
     {
@@ -851,7 +852,8 @@ public sealed class RedisCacheStore : ICacheStore
 
     // After a write: while the namespace is over a bound, evict least-recently-used entries (never the one
     // just written), then count them. Entries Redis expired by TTL are dropped from the bookkeeping first
-    // and not counted as evictions. Other processes may write meanwhile; each round re-reads the totals.
+    // and not counted as evictions. Other processes may write or evict meanwhile: each round reads the
+    // totals and the candidates together, and a victim someone else removed first is not counted twice.
     private async Task EnforceLimitsAsync(long entries, long bytes, string justWritten, CancellationToken cancellationToken)
     {
         if (Within(entries, bytes))
@@ -859,27 +861,25 @@ public sealed class RedisCacheStore : ICacheStore
             return;
         }
 
-        (entries, bytes) = await ForgetExpiredAsync(entries, bytes, cancellationToken).ConfigureAwait(false);
+        await ForgetExpiredAsync(cancellationToken).ConfigureAwait(false);
         long evicted = 0;
-        for (var round = 0; round < MaxEvictionRounds && !Within(entries, bytes); round++)
+        for (var round = 0; round < MaxEvictionRounds; round++)
         {
-            var candidates = await _db.SortedSetRangeByRankAsync(_keys.Lru, 0, EvictionBatch - 1).WaitAsync(cancellationToken).ConfigureAwait(false);
-            var sizes = candidates.Length == 0
-                ? []
-                : await _db.HashGetAsync(_keys.Sizes, candidates).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var snapshot = (RedisValue[]?)await _db.ScriptEvaluateAsync(RedisScripts.LruCandidates, _lruKeys, [EvictionBatch])
+                .WaitAsync(cancellationToken).ConfigureAwait(false) ?? [];
+            (entries, bytes) = ((long)snapshot[0], (long)snapshot[1]);
             var victims = new List<string>();
-            var (projectedEntries, projectedBytes) = (entries, bytes);
-            for (var i = 0; i < candidates.Length && !Within(projectedEntries, projectedBytes); i++)
+            for (var i = 2; i + 1 < snapshot.Length && !Within(entries, bytes); i += 2)
             {
-                var key = (string)candidates[i]!;
+                var key = (string)snapshot[i]!;
                 if (string.Equals(key, justWritten, StringComparison.Ordinal))
                 {
                     continue;
                 }
 
                 victims.Add(key);
-                projectedEntries--;
-                projectedBytes -= sizes[i].IsNull ? 0 : (long)sizes[i];
+                entries--;
+                bytes -= (long)snapshot[i + 1];
             }
 
             if (victims.Count == 0)
@@ -888,7 +888,6 @@ public sealed class RedisCacheStore : ICacheStore
             }
 
             evicted += await RemoveKeysAsync(victims, cancellationToken).ConfigureAwait(false);
-            (entries, bytes) = await TotalsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         if (evicted > 0)
@@ -897,19 +896,23 @@ public sealed class RedisCacheStore : ICacheStore
         }
     }
 
-    private async Task<(long Entries, long Bytes)> ForgetExpiredAsync(long entries, long bytes, CancellationToken cancellationToken)
+    // Entries whose keep-until has passed and whose index Redis has dropped leave the bookkeeping.
+    private async Task ForgetExpiredAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var due = await _db.SortedSetRangeByScoreAsync(_keys.Keep, double.NegativeInfinity, now, take: ArgumentChunk)
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         if (due.Length == 0)
         {
-            return (entries, bytes);
+            return;
         }
 
         var exists = await Task.WhenAll(due.Select(k => _db.KeyExistsAsync(_keys.Index((string)k!)))).WaitAsync(cancellationToken).ConfigureAwait(false);
         var gone = due.Where((_, i) => !exists[i]).Select(k => (string)k!).ToList();
-        return gone.Count == 0 ? (entries, bytes) : await ForgetAsync(gone).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (gone.Count > 0)
+        {
+            await ForgetAsync(gone).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static bool Matches(CacheQuery query, CacheRecordInfo info) =>

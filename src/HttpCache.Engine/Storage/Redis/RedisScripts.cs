@@ -149,7 +149,7 @@ internal static class RedisScripts
         return { redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[4]) or '0') }
         """;
 
-    /// <summary>KEYS as <see cref="LruRecord"/>. ARGV entry keys. Returns { entries, bytes }.</summary>
+    /// <summary>KEYS as <see cref="LruRecord"/>. ARGV entry keys. Drops them; the byte total goes with the last one.</summary>
     public const string LruForget = """
         for i = 1, #ARGV do
           local size = redis.call('HGET', KEYS[2], ARGV[i])
@@ -163,7 +163,7 @@ internal static class RedisScripts
         if redis.call('ZCARD', KEYS[1]) == 0 then
           redis.call('DEL', KEYS[4])
         end
-        return { redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[4]) or '0') }
+        return 1
         """;
 
     /// <summary>KEYS as <see cref="LruRecord"/>. ARGV pairs of entry key and last use (ms): moves tracked entries forward only.</summary>
@@ -188,9 +188,18 @@ internal static class RedisScripts
         return 1
         """;
 
-    /// <summary>KEYS as <see cref="LruRecord"/>. Returns { entries, bytes }.</summary>
-    public const string LruTotals = """
-        return { redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[4]) or '0') }
+    /// <summary>
+    /// KEYS as <see cref="LruRecord"/>. ARGV[1] how many candidates. Returns { entries, bytes, key1, size1,
+    /// key2, size2, … }: the totals and the least recently used keys read together, so an evictor never
+    /// weighs a fresh list of candidates against stale totals (which would evict too much).
+    /// </summary>
+    public const string LruCandidates = """
+        local out = { redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[4]) or '0') }
+        for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+          out[#out + 1] = member
+          out[#out + 1] = redis.call('HGET', KEYS[2], member) or '0'
+        end
+        return out
         """;
 
     /// <summary>KEYS[1] index key. ARGV[1] primary key: deletes the index only while it still names it.</summary>

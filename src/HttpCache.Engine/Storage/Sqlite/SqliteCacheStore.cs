@@ -20,10 +20,21 @@ namespace HttpCache.Engine.Storage.Sqlite;
 /// <para>
 /// With <see cref="StoreLimits"/>, a write, the check of the running total (kept by triggers) and any
 /// evictions happen in one <c>BEGIN IMMEDIATE</c> transaction, so concurrent writers, in this process or
-/// others, never leave the file over its bounds. Without limits a write stays a single statement.
+/// others, never leave the file over its bounds. Without limits a write stays a single statement. The entry
+/// just written is never the one evicted for it: the write is its most recent use.
+/// </para>
+/// <para>
+/// Streamed bodies (<see cref="IStreamingCacheStore"/>, schema 3): a body of any size goes into the
+/// <c>body_chunks</c> table in 1 MiB chunks as it arrives, each in a short transaction of its own, and the commit
+/// points the entry row at them (<c>body_streamed</c>, <c>write_id</c>) in one transaction with the limits. Such an
+/// entry's row holds an empty body; <see cref="GetAsync"/>, <see cref="GetVariantsAsync"/> and listings never read
+/// its chunks, and <see cref="OpenBodyAsync"/> reads them one at a time. Its size (metadata and body) counts toward
+/// the limits and the running total like any other entry's. See <see cref="SqliteBodyWrites"/> for how writes a crash
+/// abandoned are cleaned up. Listings leave <see cref="CacheRecordInfo.BodyStreamed"/> unset: the column lies past
+/// the body blobs, which a listing never walks.
 /// </para>
 /// </remarks>
-public sealed class SqliteCacheStore : ICacheStore
+public sealed class SqliteCacheStore : IStreamingCacheStore
 {
     /// <summary>How long a call waits for another connection's lock when no busy timeout is given.</summary>
     public static TimeSpan DefaultBusyTimeout { get; } = TimeSpan.FromSeconds(5);
@@ -33,19 +44,23 @@ public sealed class SqliteCacheStore : ICacheStore
     private const string InfoColumns =
         "key, primary_key, method, uri, status, created_at, expires_at, keep_until, size, hit_count, last_accessed_at";
 
-    private const string GetVariantsSql = $"SELECT {InfoColumns}, metadata, body FROM entries WHERE primary_key = $primaryKey";
-    private const string GetSql = $"SELECT {InfoColumns}, metadata, body FROM entries WHERE key = $key";
+    // body_streamed comes after the blobs (schema 3 added it), where reading it costs nothing: a streamed entry's
+    // body is empty, and a normal one's is read anyway. A streamed entry's chunks are never read here.
+    private const string GetVariantsSql = $"SELECT {InfoColumns}, metadata, body, body_streamed FROM entries WHERE primary_key = $primaryKey";
+    private const string GetSql = $"SELECT {InfoColumns}, metadata, body, body_streamed FROM entries WHERE key = $key";
 
-    // An upsert, not INSERT OR REPLACE: it fires the update trigger that keeps the running total (see SqliteSchema).
+    // An upsert, not INSERT OR REPLACE: it fires the update triggers that keep the running total and delete the
+    // chunks of a streamed entry it replaces (see SqliteSchema).
     private const string SetSql = $"""
-        INSERT INTO entries ({InfoColumns}, metadata, body)
+        INSERT INTO entries ({InfoColumns}, metadata, body, body_streamed, write_id)
         VALUES ($key, $primaryKey, $method, $uri, $status, $createdAt, $expiresAt, $keepUntil, $size, $hitCount,
-                $lastAccessedAt, $metadata, $body)
+                $lastAccessedAt, $metadata, $body, $bodyStreamed, $writeId)
         ON CONFLICT (key) DO UPDATE SET
             primary_key = excluded.primary_key, method = excluded.method, uri = excluded.uri, status = excluded.status,
             created_at = excluded.created_at, expires_at = excluded.expires_at, keep_until = excluded.keep_until,
             size = excluded.size, hit_count = excluded.hit_count, last_accessed_at = excluded.last_accessed_at,
-            metadata = excluded.metadata, body = excluded.body
+            metadata = excluded.metadata, body = excluded.body, body_streamed = excluded.body_streamed,
+            write_id = excluded.write_id
         """;
 
     private const string DeleteKeySql = "DELETE FROM entries WHERE key = $key";
@@ -73,6 +88,8 @@ public sealed class SqliteCacheStore : ICacheStore
             last_accessed_at = MAX(COALESCE(last_accessed_at, $accessedAt), $accessedAt)
         WHERE key = $key
         """;
+
+    private const string OpenBodySql = "SELECT body_streamed, write_id, size - length(metadata), body FROM entries WHERE key = $key";
 
     private readonly SqliteConnectionPool _pool;
     private readonly TimeSpan _busyTimeout;
@@ -143,6 +160,17 @@ public sealed class SqliteCacheStore : ICacheStore
         {
             _pool.Dispose();
             throw;
+        }
+
+        // What crashed writers left behind goes now. Best effort: a file locked past the busy timeout (or failing
+        // otherwise) still opens, and the next store to open it, or a day later the next streamed write, cleans up.
+        try
+        {
+            Execute(0, static (connection, _) => SqliteBodyWrites.CleanUp(connection, DateTimeOffset.UtcNow, atOpen: true));
+        }
+        catch (CacheStoreException)
+        {
+            // Left for later, as above.
         }
     }
 
@@ -353,6 +381,50 @@ public sealed class SqliteCacheStore : ICacheStore
     public Task ClearCountersAsync(CancellationToken cancellationToken = default) =>
         Run(0, static (connection, _) => connection.Execute("DELETE FROM counters"), cancellationToken);
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// The body arrives in chunks of <see cref="SqliteBodyWrites.ChunkSize"/> bytes, each written in a short
+    /// transaction of its own as it comes (no transaction is held while the caller reads the network); they stay
+    /// invisible until <see cref="ICacheBodyWriter.CommitAsync"/>, which in one transaction points the entry row at
+    /// them, deletes the chunks of the entry it replaces and applies the limits. Only one chunk is in memory at a
+    /// time. A write is registered in <c>pending_writes</c>, so one a crash abandoned is cleaned up later (see
+    /// <see cref="SqliteBodyWrites"/>).
+    /// </remarks>
+    public Task<ICacheBodyWriter> BeginWriteAsync(CacheRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return Run(record, (connection, record) =>
+        {
+            var writeId = SqliteBodyWrites.Begin(connection, record.Key, DateTimeOffset.UtcNow);
+            return (ICacheBodyWriter)new SqliteBodyWriter(this, record, writeId, _limits);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A streamed body is read chunk by chunk (one chunk's pages at a time, straight into the caller's buffer)
+    /// inside one read transaction, so the stream reads the entry exactly as it was when opened even if it is
+    /// replaced or removed meanwhile. WAL mode lets writers go on; the price of a stream kept open long is a WAL
+    /// that cannot be checkpointed past it until it is disposed. A normal entry's body comes as a memory stream.
+    /// </remarks>
+    public Task<Stream?> OpenBodyAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<Stream?>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(OpenBody(key));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<Stream?>(ex);
+        }
+    }
+
     /// <summary>Closes every connection, so the file is no longer held open by this store.</summary>
     public ValueTask DisposeAsync()
     {
@@ -380,7 +452,7 @@ public sealed class SqliteCacheStore : ICacheStore
         }
     }
 
-    private TResult Execute<TState, TResult>(TState state, Func<PooledConnection, TState, TResult> work)
+    internal TResult Execute<TState, TResult>(TState state, Func<PooledConnection, TState, TResult> work)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         PooledConnection connection;
@@ -409,7 +481,89 @@ public sealed class SqliteCacheStore : ICacheStore
         return result;
     }
 
-    private CacheStoreException Translate(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
+    // The connection keeps its read transaction open inside the stream it returns; on every other way out it is
+    // given back (or closed, after a failure).
+    private Stream? OpenBody(string key)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        PooledConnection connection;
+        try
+        {
+            connection = _pool.Rent();
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate(ex);
+        }
+
+        try
+        {
+            connection.Execute("BEGIN");
+            bool streamed;
+            long writeId, bodyLength;
+            byte[]? body = null;
+            var command = connection.Command(OpenBodySql);
+            command.Parameters.AddWithValue("$key", key);
+            using (var reader = command.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    reader.Dispose();
+                    connection.Execute("COMMIT");
+                    _pool.Return(connection);
+                    return null;
+                }
+
+                streamed = reader.GetInt64(0) != 0;
+                writeId = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
+                bodyLength = reader.GetInt64(2);
+                if (!streamed)
+                {
+                    body = Blob(reader, 3);
+                }
+            }
+
+            if (!streamed)
+            {
+                connection.Execute("COMMIT");
+                _pool.Return(connection);
+                return new MemoryStream(body!, writable: false);
+            }
+
+            var chunks = SqliteBodyWrites.Chunks(connection, writeId);
+            if (chunks.Sum(c => c.Length) != bodyLength)
+            {
+                throw new CacheStoreException(
+                    $"The streamed body of entry '{key}' in the HTTP cache database '{Location}' is incomplete: its chunks hold {chunks.Sum(c => c.Length)} of {bodyLength} bytes.",
+                    failure: CacheStoreFailure.Corrupt);
+            }
+
+            return new SqliteChunkStream(this, connection, chunks, bodyLength);
+        }
+        catch (Exception ex)
+        {
+            connection.Dispose();
+            throw ex is SqliteException sqlite ? Translate(sqlite) : ex;
+        }
+    }
+
+    /// <summary>A connection a chunk stream is done with: its read transaction ends and it goes back to the pool.</summary>
+    internal void ReturnReader(PooledConnection connection)
+    {
+        try
+        {
+            connection.Execute("COMMIT");
+        }
+        catch (SqliteException)
+        {
+            connection.Dispose();
+            return;
+        }
+
+        _pool.Return(connection);
+    }
+
+    internal CacheStoreException Translate(SqliteException ex) => (ex.SqliteErrorCode & 0xFF) switch
     {
         // The primary code (the low byte) is enough: every extended code of these families means the same here.
         raw.SQLITE_BUSY or raw.SQLITE_LOCKED => new CacheStoreException(
@@ -427,7 +581,11 @@ public sealed class SqliteCacheStore : ICacheStore
         _ => new CacheStoreException($"The HTTP cache database '{Location}' failed: {ex.Message}", ex, CacheStoreFailure.Other),
     };
 
-    private static int Upsert(PooledConnection connection, CacheRecord record)
+    private static int Upsert(PooledConnection connection, CacheRecord record) => Upsert(connection, record, null, record.Body.Length);
+
+    // writeId null: the body goes in the row. Otherwise the row points at the chunks of that write (an empty body
+    // blob), and its size counts the streamed body's length.
+    private static int Upsert(PooledConnection connection, CacheRecord record, long? writeId, long bodyLength)
     {
         var command = connection.Command(SetSql);
         var parameters = command.Parameters;
@@ -439,12 +597,46 @@ public sealed class SqliteCacheStore : ICacheStore
         parameters.AddWithValue("$createdAt", record.CreatedAt.UtcTicks);
         parameters.AddWithValue("$expiresAt", Ticks(record.ExpiresAt));
         parameters.AddWithValue("$keepUntil", Ticks(record.KeepUntil));
-        parameters.AddWithValue("$size", SizeOf(record));
+        parameters.AddWithValue("$size", (long)record.Metadata.Length + bodyLength);
         parameters.AddWithValue("$hitCount", record.HitCount);
         parameters.AddWithValue("$lastAccessedAt", Ticks(record.LastAccessedAt));
         parameters.AddWithValue("$metadata", record.Metadata);
-        parameters.AddWithValue("$body", record.Body);
+        parameters.AddWithValue("$body", writeId is null ? record.Body : []);
+        parameters.AddWithValue("$bodyStreamed", writeId is null ? 0L : 1L);
+        parameters.AddWithValue("$writeId", writeId is { } id ? id : DBNull.Value);
         return command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// The commit of a streamed write, inside its own <c>BEGIN IMMEDIATE</c>: the write leaves
+    /// <c>pending_writes</c> (it fails when a cleanup already took it for abandoned), the entry row points at its
+    /// chunks (the triggers delete the chunks of the entry it replaces), and the limits apply as to any write.
+    /// </summary>
+    internal static void CommitStreamed(PooledConnection connection, CacheRecord record, long writeId, long bodyLength, StoreLimits? limits)
+    {
+        connection.InWriteTransaction((record, writeId, bodyLength, limits), static (c, s) =>
+        {
+            if (!SqliteBodyWrites.Finish(c, s.writeId))
+            {
+                throw new CacheStoreException(
+                    $"The streamed write of entry '{s.record.Key}' was taken for abandoned (it was pending for over {SqliteBodyWrites.AbandonedAfter.TotalHours:0} hours, or its process looked dead) and cleaned up; it is not stored.",
+                    failure: CacheStoreFailure.Other);
+            }
+
+            if (s.limits is not null && StoreLimitsRules.TooLargeAlone(s.limits, s.record.Metadata.Length + s.bodyLength))
+            {
+                // Not stored; an older version of the entry goes too, since the caller replaced it.
+                SqliteBodyWrites.DeleteChunks(c, s.writeId);
+                var delete = c.Command(DeleteKeySql);
+                delete.Parameters.AddWithValue("$key", s.record.Key);
+                delete.ExecuteNonQuery();
+                return 0;
+            }
+
+            return s.limits is null
+                ? Upsert(c, s.record, s.writeId, s.bodyLength)
+                : StoreWithinLimits(c, s.record, s.writeId, s.bodyLength, s.limits);
+        });
     }
 
     // Runs inside BEGIN IMMEDIATE: no other writer, in any process, can slip between the write, the look at
@@ -460,7 +652,13 @@ public sealed class SqliteCacheStore : ICacheStore
             return 0;
         }
 
-        Upsert(connection, record);
+        return StoreWithinLimits(connection, record, null, record.Body.Length, limits);
+    }
+
+    // The write, then the look at the running total and any evictions, all in the caller's BEGIN IMMEDIATE.
+    private static int StoreWithinLimits(PooledConnection connection, CacheRecord record, long? writeId, long bodyLength, StoreLimits limits)
+    {
+        Upsert(connection, record, writeId, bodyLength);
 
         long entries, bytes;
         using (var totals = connection.Command(TotalsSql).ExecuteReader())
@@ -599,6 +797,7 @@ public sealed class SqliteCacheStore : ICacheStore
         LastAccessedAt = OptionalTime(reader, 10),
         Metadata = Blob(reader, 11),
         Body = Blob(reader, 12),
+        BodyStreamed = reader.GetInt64(13) != 0,
     };
 
     private static CacheRecordInfo ReadInfo(SqliteDataReader reader) => new()

@@ -7,7 +7,7 @@ namespace HttpCache.Engine.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The schema this code reads and writes.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     // The blobs come last: SQLite walks a row's columns in order, so a listing that stops before them
     // never touches their overflow pages.
@@ -63,6 +63,45 @@ internal static class SqliteSchema
         PRAGMA user_version = 2;
         """;
 
+    // Version 3, for bodies streamed in and out (IStreamingCacheStore): a body too large for one blob (SQLite's
+    // limit is 1e9 bytes) or of unknown length is stored as numbered chunks of a write id, written in short
+    // transactions while it arrives and invisible until the commit points an entry row at that write id.
+    //  - pending_writes: one row per write in progress, so a write abandoned by a crash can be told apart from one
+    //    still running (its owner is named, its start time kept) and its chunks deleted. AUTOINCREMENT: a write
+    //    id is never reused, so an entry's chunks can never mix with a later write's.
+    //  - body_chunks: a rowid table (chunks of 1 MiB overflow into their own pages; a WITHOUT ROWID table is
+    //    for small rows), read with incremental blob I/O by rowid.
+    //  - entries gains body_streamed and write_id. ADD COLUMN puts them after the blobs, which costs nothing:
+    //    listings never read them, and a streamed entry's body column is empty.
+    //  - Triggers delete an entry's chunks whenever the entry goes (removal, eviction, a REPLACE) or stops
+    //    pointing at them (replaced by a normal entry or by another streamed write), in the same transaction.
+    private const string MigrateVersion2To3 = """
+        ALTER TABLE entries ADD COLUMN body_streamed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE entries ADD COLUMN write_id INTEGER;
+        CREATE INDEX IF NOT EXISTS ix_entries_write_id ON entries (write_id) WHERE write_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS pending_writes (
+            id         INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+            key        TEXT    NOT NULL,
+            owner      TEXT    NOT NULL,
+            started_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS body_chunks (
+            write_id INTEGER NOT NULL,
+            seq      INTEGER NOT NULL,
+            data     BLOB    NOT NULL,
+            PRIMARY KEY (write_id, seq)
+        );
+        CREATE TRIGGER IF NOT EXISTS tr_entries_chunks_delete AFTER DELETE ON entries
+        WHEN old.write_id IS NOT NULL BEGIN
+            DELETE FROM body_chunks WHERE write_id = old.write_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS tr_entries_chunks_replace AFTER UPDATE OF write_id ON entries
+        WHEN old.write_id IS NOT NULL AND old.write_id IS NOT new.write_id BEGIN
+            DELETE FROM body_chunks WHERE write_id = old.write_id;
+        END;
+        PRAGMA user_version = 3;
+        """;
+
     /// <summary>
     /// Turns WAL on, creates the tables when the file is new and migrates a file an earlier version wrote.
     /// Several processes may do this at once on one file: the version is read again under the write lock
@@ -90,6 +129,12 @@ internal static class SqliteSchema
             if (version == 1)
             {
                 c.Execute(MigrateVersion1To2);
+                version = 2;
+            }
+
+            if (version == 2)
+            {
+                c.Execute(MigrateVersion2To3);
             }
 
             return 0;

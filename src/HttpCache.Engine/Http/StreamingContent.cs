@@ -1,0 +1,168 @@
+using System.Net;
+using HttpCache.Engine.Storage;
+
+namespace HttpCache.Engine.Http;
+
+/// <summary>
+/// An origin's body that writes itself into the store as the caller reads it: the entry is committed
+/// when the caller reaches the end, and abandoned when the body outgrows the limit, the store fails, or
+/// the caller stops early (an interrupted download is never cached as complete).
+/// </summary>
+internal sealed class TeeContent : HttpContent
+{
+    private readonly HttpContent inner;
+    private readonly TeeStream.Sink sink;
+
+    public TeeContent(HttpContent inner, TeeStream.Sink sink)
+    {
+        this.inner = inner;
+        this.sink = sink;
+        foreach (var (name, values) in inner.Headers.NonValidated)
+        {
+            Headers.TryAddWithoutValidation(name, values);
+        }
+    }
+
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
+        new TeeStream(await inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), sink);
+
+    protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        await using var tee = await CreateContentReadStreamAsync(cancellationToken).ConfigureAwait(false);
+        await tee.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = inner.Headers.ContentLength ?? 0;
+        return inner.Headers.ContentLength is not null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            sink.Abandon();
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>Reads the origin's stream and hands every piece to a <see cref="Sink"/>.</summary>
+internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlyStream
+{
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        await sink.AcceptAsync(buffer[..read], cancellationToken).ConfigureAwait(false);
+        return read;
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = source.Read(buffer);
+        sink.AcceptAsync(buffer[..read].ToArray(), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return read;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            sink.Abandon();
+            source.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Where the pieces go: a store writer, committed at the end of the body.</summary>
+    internal sealed class Sink(ICacheBodyWriter writer, long maxSize, Action<long> committed, Action<string, Exception?> abandoned)
+    {
+        private long written;
+        private int state; // 0 writing, 1 done
+
+        public async ValueTask AcceptAsync(ReadOnlyMemory<byte> piece, CancellationToken cancellationToken)
+        {
+            if (Volatile.Read(ref state) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                if (piece.Length == 0)
+                {
+                    await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    Finish();
+                    committed(written);
+                    return;
+                }
+
+                written += piece.Length;
+                if (written > maxSize)
+                {
+                    Finish();
+                    abandoned($"the body grew past {maxSize} bytes", null);
+                    return;
+                }
+
+                await writer.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The caller still gets every byte; only the stored copy is given up.
+                Finish();
+                abandoned("the store failed", ex);
+            }
+        }
+
+        public void Abandon()
+        {
+            if (Volatile.Read(ref state) == 0)
+            {
+                Finish();
+            }
+        }
+
+        private void Finish()
+        {
+            if (Interlocked.Exchange(ref state, 1) == 0)
+            {
+                writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        }
+    }
+}
+
+/// <summary>A stored body read from a streaming store only when the caller reads it.</summary>
+internal sealed class StoredBodyContent(IStreamingCacheStore store, string key) : HttpContent
+{
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
+        await store.OpenBodyAsync(key, cancellationToken).ConfigureAwait(false)
+        ?? throw new IOException($"The cached body of entry {key} was removed while it was being served.");
+
+    protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        await using var body = await CreateContentReadStreamAsync(cancellationToken).ConfigureAwait(false);
+        await body.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+        SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+}

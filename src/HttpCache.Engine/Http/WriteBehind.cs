@@ -1,0 +1,133 @@
+using System.Threading.Channels;
+using HttpCache.Engine.Storage;
+
+namespace HttpCache.Engine.Http;
+
+/// <summary>
+/// Store writes taken off the request path. A durable write (an SQLite commit, a file rename, a Redis
+/// round trip) costs more than a loopback GET, so a miss hands its record to one background writer and
+/// answers at once. Until the write lands the record stays visible to lookups (<see cref="Pending"/>),
+/// so an immediate repeat still hits. <see cref="DrainAsync"/> waits for everything queued so far:
+/// listing, removing, resetting, invalidating and flushing drain first, so no queued write can
+/// resurrect what they removed. A failed write is reported on the next request.
+/// </summary>
+internal sealed class WriteBehind
+{
+    private readonly ICacheStore store;
+    private readonly Channel<Work> queue = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<string, Dictionary<string, CacheRecord>> pending = new(StringComparer.Ordinal);
+    private readonly object gate = new();
+    private readonly Task loop;
+    private Exception? failure;
+
+    public WriteBehind(ICacheStore store)
+    {
+        this.store = store;
+        loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Queues a write; the record is visible to <see cref="Pending"/> at once.</summary>
+    public void Enqueue(CacheRecord record)
+    {
+        lock (gate)
+        {
+            if (!pending.TryGetValue(record.PrimaryKey, out var variants))
+            {
+                pending[record.PrimaryKey] = variants = new Dictionary<string, CacheRecord>(StringComparer.Ordinal);
+            }
+
+            variants[record.Key] = record;
+        }
+
+        if (!queue.Writer.TryWrite(new Work(record, null)))
+        {
+            // The session is closing: write it now rather than lose it.
+            store.SetAsync(record).GetAwaiter().GetResult();
+            Forget(record);
+        }
+    }
+
+    /// <summary>The queued, not yet written, variants of a primary key.</summary>
+    public IReadOnlyCollection<CacheRecord> Pending(string primaryKey)
+    {
+        lock (gate)
+        {
+            return pending.TryGetValue(primaryKey, out var variants) ? variants.Values.ToArray() : [];
+        }
+    }
+
+    /// <summary>The failure of a background write since the last call, if any.</summary>
+    public Exception? TakeFailure() => Interlocked.Exchange(ref failure, null);
+
+    /// <summary>Waits until every write queued before the call has landed (or failed).</summary>
+    public Task DrainAsync(CancellationToken cancellationToken = default)
+    {
+        var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return queue.Writer.TryWrite(new Work(null, barrier)) ? barrier.Task.WaitAsync(cancellationToken) : loop.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Writes what is queued and stops taking work.</summary>
+    public async Task StopAsync()
+    {
+        queue.Writer.TryComplete();
+        await loop.ConfigureAwait(false);
+    }
+
+    private async Task RunAsync()
+    {
+        await foreach (var work in queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (work.Barrier is { } barrier)
+            {
+                barrier.TrySetResult();
+                continue;
+            }
+
+            var record = work.Record!;
+            if (!IsLatest(record))
+            {
+                continue;
+            }
+
+            try
+            {
+                await store.SetAsync(record).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Exchange(ref failure, ex);
+            }
+            finally
+            {
+                Forget(record);
+            }
+        }
+    }
+
+    private bool IsLatest(CacheRecord record)
+    {
+        lock (gate)
+        {
+            return pending.TryGetValue(record.PrimaryKey, out var variants)
+                && variants.TryGetValue(record.Key, out var latest) && ReferenceEquals(latest, record);
+        }
+    }
+
+    private void Forget(CacheRecord record)
+    {
+        lock (gate)
+        {
+            if (pending.TryGetValue(record.PrimaryKey, out var variants)
+                && variants.TryGetValue(record.Key, out var latest) && ReferenceEquals(latest, record))
+            {
+                variants.Remove(record.Key);
+                if (variants.Count == 0)
+                {
+                    pending.Remove(record.PrimaryKey);
+                }
+            }
+        }
+    }
+
+    private readonly record struct Work(CacheRecord? Record, TaskCompletionSource? Barrier);
+}

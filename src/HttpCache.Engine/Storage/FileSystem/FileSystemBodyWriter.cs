@@ -1,0 +1,240 @@
+using System.IO.Hashing;
+
+namespace HttpCache.Engine.Storage.FileSystem;
+
+/// <summary>
+/// One streamed write into a <see cref="FileSystemCacheStore"/>: the body goes into a temporary file as it
+/// arrives, its XxHash3 computed on the way (the meta file's hash, without reading the file again). Calls are
+/// serialized, so a dispose from another thread (the engine's abandon) waits for a write in progress.
+/// </summary>
+internal sealed class FileSystemBodyWriter : ICacheBodyWriter
+{
+    private readonly FileSystemCacheStore _store;
+    private readonly CacheRecord _record;
+    private readonly string _name;
+    private readonly string _temp;
+    private readonly StoreLimits? _limits;
+    private readonly XxHash3 _hash = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private FileStream? _stream;
+    private long _length;
+    private bool _tooLarge;
+    private int _state; // 0 writing, 1 committed, 2 abandoned
+
+    public FileSystemBodyWriter(FileSystemCacheStore store, CacheRecord record, string name, string temp, FileStream stream, StoreLimits? limits)
+    {
+        _store = store;
+        _record = record;
+        _name = name;
+        _temp = temp;
+        _stream = stream;
+        _limits = limits;
+    }
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDone();
+            _length += data.Length;
+            if (_tooLarge)
+            {
+                return;
+            }
+
+            if (_limits is not null && _store.TooLarge(_record, _length))
+            {
+                // It can never be stored: nothing more is written, and the file goes now. The commit then removes
+                // the entry this write would have replaced, as SetAsync does for an entry too large.
+                _tooLarge = true;
+                CloseAndDeleteTemp();
+                return;
+            }
+
+            _hash.Append(data.Span);
+            await _stream!.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw _store.Translate(ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDone();
+            if (_stream is not null)
+            {
+                // Flushed before the lock is taken: the lock is held only for the renames.
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await _store.CommitStreamedAsync(_record, _name, _temp, _length, _hash.GetCurrentHashAsUInt64(), CloseTemp, cancellationToken)
+                .ConfigureAwait(false);
+            _state = 1;
+            // Renamed into place, or (too large) never placed: either way the temporary name is done with.
+            CloseAndDeleteTemp();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw _store.Translate(ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_state == 0)
+            {
+                _state = 2;
+                CloseAndDeleteTemp();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left behind: the next cleanup of its shard (a commit there, a scan, a clear) deletes it.
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void CloseTemp()
+    {
+        _stream?.Dispose();
+        _stream = null;
+    }
+
+    private void CloseAndDeleteTemp()
+    {
+        try
+        {
+            CloseTemp();
+            File.Delete(_temp);
+        }
+        finally
+        {
+            FileSystemCacheStore.ForgetLiveTemp(_temp);
+        }
+    }
+
+    private void ThrowIfDone()
+    {
+        if (_state != 0)
+        {
+            throw new InvalidOperationException(_state == 1 ? "The streamed entry was already committed." : "The streamed write was abandoned.");
+        }
+    }
+}
+
+/// <summary>
+/// A body file read back, checked as it goes: at its end, the bytes read must be as many as the meta file says,
+/// with its XxHash3; otherwise the read fails with an <see cref="IOException"/> instead of ending as if whole.
+/// </summary>
+internal sealed class CheckedBodyStream : Stream
+{
+    private readonly FileStream _file;
+    private readonly long _length;
+    private readonly ulong _expectedHash;
+    private readonly XxHash3 _hash = new();
+    private long _read;
+    private bool _checked;
+
+    public CheckedBodyStream(FileStream file, long length, ulong expectedHash)
+    {
+        _file = file;
+        _length = length;
+        _expectedHash = expectedHash;
+    }
+
+    public override bool CanRead => _file.CanRead;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    /// <summary>The body's length, as the meta file gives it.</summary>
+    public override long Length => _length;
+
+    public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return Read(buffer.AsSpan(offset, count));
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        var read = _file.Read(buffer);
+        return Account(buffer[..read], buffer.IsEmpty);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await _file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return Account(buffer.Span[..read], buffer.IsEmpty);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _file.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private int Account(ReadOnlySpan<byte> piece, bool emptyBuffer)
+    {
+        if (!piece.IsEmpty)
+        {
+            _hash.Append(piece);
+            _read += piece.Length;
+        }
+        else if (!emptyBuffer && !_checked)
+        {
+            // The end of the file: a zero-byte read into a real buffer (a zero-length buffer is only a probe).
+            _checked = true;
+            if (_read != _length || _hash.GetCurrentHashAsUInt64() != _expectedHash)
+            {
+                throw new IOException(
+                    $"The cached body file '{_file.Name}' does not match its meta file ({_read} bytes read, {_length} expected, or another hash): it changed while it was read.");
+            }
+        }
+
+        return piece.Length;
+    }
+}

@@ -1,0 +1,604 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Management.Automation;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using HttpCache.Commands.Tests.Infrastructure;
+using HttpCache.Testing;
+
+namespace HttpCache.Commands.Tests.Cmdlets;
+
+/// <summary>Issue 4 through New-HttpCacheSession: the FileSystem backend, bounds on every backend, and bad options.</summary>
+public sealed class BackendTests(OriginFixture fixture) : IClassFixture<OriginFixture>
+{
+    private const string Cmdlet = "HttpCache.Commands.NewHttpCacheSessionCommand";
+    private readonly TestOrigin origin = fixture.Origin;
+
+    private (string Path, string Url) Map(string? body = null)
+    {
+        var path = origin.NewPath("b");
+        if (body is null)
+        {
+            origin.Map(path, OriginBehaviors.Counter());
+        }
+        else
+        {
+            origin.Respond(path, 200, new Dictionary<string, string> { ["Content-Type"] = "application/json" }, body);
+        }
+
+        return (path, origin.Url(path).AbsoluteUri);
+    }
+
+    [Fact]
+    public async Task FileSystemBackendKeepsTheBodyAsAPlainFile()
+    {
+        const string Json = """{"hello":"world","n":[1,2,3]}""";
+        var (path, url) = Map(Json);
+        using var temp = new TempDirectory();
+        using var ps = PS.Open();
+        var result = await ps.Ok(PS.SetLocation + """
+
+            $s = New-HttpCacheSession -Backend FileSystem -Path 'fs-cache'
+            $s.Backend
+            $s.Location
+            (Invoke-CachedWebRequest -Uri $u -Session $s).FromCache
+            (Invoke-CachedWebRequest -Uri $u -Session $s).FromCache
+            $s.Dispose()
+            """, ("d", temp.Path), ("u", url));
+
+        Assert.Equal(["FileSystem", temp.File("fs-cache"), false, true], result.BaseOutput);
+        var body = Assert.Single(Directory.EnumerateFiles(temp.File("fs-cache"), "*.body", SearchOption.AllDirectories));
+        Assert.Equal(Json, await File.ReadAllTextAsync(body));
+        Assert.True(File.Exists(Path.ChangeExtension(body, ".meta")));
+        Assert.Equal(1, origin.RequestCount(path));
+    }
+
+    [Fact]
+    public async Task CompressStoresFewerBytesAndAnswersWithTheOriginal()
+    {
+        var json = "[" + string.Join(",", Enumerable.Repeat("""{"name":"repetitive","value":42}""", 200)) + "]";
+        var (path, url) = Map(json);
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $s = New-HttpCacheSession -Backend Memory -Compress Brotli
+            $s.Compress
+            $null = Invoke-CachedWebRequest -Uri $u -Session $s
+            $hit = Invoke-CachedWebRequest -Uri $u -Session $s
+            $hit.FromCache
+            $hit.Content.Length
+            $stats = Get-HttpCacheStats -Session $s
+            $stats.OriginalBytesWritten
+            $stats.StoredBytesWritten
+            """, ("u", url));
+
+        Assert.Equal("Brotli", result.BaseOutput[0]);
+        Assert.Equal(true, result.BaseOutput[1]);
+        Assert.Equal(json.Length, result.BaseOutput[2]);
+        Assert.Equal((long)json.Length, result.BaseOutput[3]);
+        Assert.True((long)result.BaseOutput[4] < json.Length / 4, $"stored {result.BaseOutput[4]} of {json.Length} bytes");
+        Assert.Equal(1, origin.RequestCount(path));
+    }
+
+    [Fact]
+    public async Task MaxBodySizeLetsLargerAnswersPassThroughUncached()
+    {
+        var (path, url) = Map(new string('x', 5000));
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $s = New-HttpCacheSession -Backend Memory -MaxBodySize 1000
+            $s.MaxBodySize
+            $first = Invoke-CachedWebRequest -Uri $u -Session $s
+            $first.StoreReason
+            $first.RawContentLength
+            (Invoke-CachedWebRequest -Uri $u -Session $s).FromCache
+            """, ("u", url));
+
+        Assert.Equal([1000L, "not-storable-too-large", 5000L, false], result.BaseOutput);
+        Assert.Equal(2, origin.RequestCount(path));
+    }
+
+    [Fact]
+    public async Task FileSystemBackendNeedsAPath()
+    {
+        using var ps = PS.Open();
+        var error = await ps.Fails("New-HttpCacheSession -Backend FileSystem");
+
+        Assert.Equal($"InvalidSessionOption,{Cmdlet}", error.FullyQualifiedErrorId);
+        Assert.Contains("-Path", error.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Memory")]
+    [InlineData("Sqlite")]
+    [InlineData("FileSystem")]
+    public async Task MaxEntriesEvictsTheLeastRecentlyUsed(string backend)
+    {
+        var (_, first) = Map();
+        var (_, second) = Map();
+        var (_, third) = Map();
+        using var temp = new TempDirectory();
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $options = @{ Backend = $backend; MaxEntries = 2 }
+            if ($backend -ne 'Memory') { $options.Path = $path }
+            $s = New-HttpCacheSession @options
+            $s.MaxEntries
+            $first, $second, $third | ForEach-Object { $null = Invoke-CachedWebRequest -Uri $_ -Session $s }
+            Get-HttpCacheEntry -Session $s | ForEach-Object { $_.Uri }
+            $s.Dispose()
+            """, ("backend", backend), ("path", temp.File(backend == "Sqlite" ? "bounded.sqlite" : "bounded")), ("first", first), ("second", second), ("third", third));
+
+        Assert.Equal(2L, result.BaseOutput[0]);
+        Assert.Equal(new[] { second, third }.Order(StringComparer.Ordinal), result.BaseOutput.Skip(1).Select(o => o.ToString()!).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task MaxSizeEvictsToStayUnderTheBound()
+    {
+        var urls = Enumerable.Range(0, 4).Select(_ => Map().Url).ToArray();
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            # One entry's size, then a bound that holds two of them and a half.
+            $probe = New-HttpCacheSession -Backend Memory
+            $null = Invoke-CachedWebRequest -Uri $urls[0] -Session $probe
+            $size = (Get-HttpCacheEntry -Session $probe).Size
+            $s = New-HttpCacheSession -Backend Memory -MaxSize ([long]($size * 2.5))
+            $urls | ForEach-Object { $null = Invoke-CachedWebRequest -Uri $_ -Session $s }
+            $entries = @(Get-HttpCacheEntry -Session $s)
+            $entries.Count
+            $total = 0; $entries | ForEach-Object { $total += $_.Size }
+            $total -le $s.MaxSize
+            """, ("urls", urls));
+
+        Assert.Equal([2, true], result.BaseOutput);
+    }
+
+    [Fact]
+    public async Task BackendNamesTabComplete()
+    {
+        using var ps = PS.Open();
+        var result = await ps.Ok("(TabExpansion2 -inputScript $i -cursorColumn $i.Length).CompletionMatches | ForEach-Object { $_.CompletionText }", ("i", "New-HttpCacheSession -Backend "));
+
+        Assert.Equal(["FileSystem", "Memory", "Redis", "Sqlite"], result.BaseOutput.Select(o => o.ToString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task LocalBackendsArePrivateAndKeepExpiredEntriesUntilRemoved()
+    {
+        using var ps = PS.Open();
+        var session = (await ps.Ok("New-HttpCacheSession -Backend Memory")).Output.Single();
+
+        Assert.False(session.Prop<bool>("Shared"));
+        Assert.Null(session.Prop<TimeSpan?>("KeepExpiredFor"));
+        Assert.Null(session.Prop<long?>("MaxSize"));
+        Assert.Null(session.Prop<long?>("MaxEntries"));
+        Assert.Null(session.Properties["Namespace"].Value);
+        Assert.Null(session.Properties["RedisConnection"].Value);
+    }
+
+    [Theory]
+    [InlineData("-Backend Memory -Path 'x'", "InvalidSessionOption")]
+    [InlineData("-Backend Redis -Path 'x'", "InvalidSessionOption")]
+    [InlineData("-RedisConnection 42", "InvalidRedisConnection")]
+    [InlineData("-RedisConnection ([System.Object]::new())", "InvalidRedisConnection")]
+    [InlineData("-Backend Sqlite -RedisConfiguration 'localhost:6379'", "InvalidSessionOption")]
+    [InlineData("-Backend Memory -Namespace 'ns'", "InvalidSessionOption")]
+    [InlineData("-Backend Memory -NoRedisTtl", "InvalidSessionOption")]
+    [InlineData("-RedisConfiguration 'localhost:1' -RedisConnection 42", "InvalidSessionOption")]
+    [InlineData("-Backend Redis -NoRedisTtl -TtlOffset 60", "InvalidSessionOption")]
+    [InlineData("-Backend Memory -MaxEntries 0", "ParameterArgumentValidationError")]
+    [InlineData("-Backend Memory -MaxSize -1", "ParameterArgumentValidationError")]
+    [InlineData("-Backend Tape", "ParameterArgumentValidationError")]
+    public async Task BadBackendOptionsAreClearErrors(string parameters, string errorId)
+    {
+        using var ps = PS.Open();
+        var error = await ps.Fails($"New-HttpCacheSession {parameters}");
+
+        Assert.Equal($"{errorId},{Cmdlet}", error.FullyQualifiedErrorId);
+        Assert.False(string.IsNullOrWhiteSpace(error.Exception.Message));
+    }
+
+    [Fact]
+    public async Task AnUnreachableRedisLeavesRequestsToTheOriginWithAWarning()
+    {
+        var (path, url) = Map();
+        using var ps = PS.Open();
+        var result = await ps.RunAsync("""
+            $s = New-HttpCacheSession -RedisConfiguration "127.0.0.1:$port" -Namespace 'down'
+            $s.Backend
+            1..2 | ForEach-Object { $r = Invoke-CachedWebRequest -Uri $u -Session $s; "$($r.StatusCode) $($r.FromCache)" }
+            $s.Dispose()
+            """, ("port", RedisServer.FreePort()), ("u", url));
+
+        Assert.False(result.Threw, result.ToString());
+        Assert.Equal(["Redis", "200 False", "200 False"], result.BaseOutput.Select(o => o.ToString()));
+        Assert.Single(result.Warnings, w => w.Contains("Redis", StringComparison.Ordinal));
+        Assert.Equal(2, origin.RequestCount(path));
+    }
+}
+
+/// <summary>The Redis backend through the cmdlets, against the server of <see cref="CommandsRedisFixture"/>.</summary>
+[Collection(CommandsRedisCollection.Name)]
+public sealed class RedisBackendTests(CommandsRedisFixture redis, OriginFixture fixture) : IClassFixture<OriginFixture>, IAsyncLifetime
+{
+    private readonly TestOrigin origin = fixture.Origin;
+    private readonly List<string> namespaces = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Deletes what the test left under its namespaces (a shared CI server outlives the run).</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var ns in namespaces)
+        {
+            foreach (var key in await redis.KeysAsync(ns + "*"))
+            {
+                await redis.CommandAsync("DEL", key);
+            }
+        }
+    }
+
+    private (string Path, string Url) Map(Microsoft.AspNetCore.Http.RequestDelegate? behavior = null)
+    {
+        var path = origin.NewPath("r");
+        origin.Map(path, behavior ?? OriginBehaviors.Counter());
+        return (path, origin.Url(path).AbsoluteUri);
+    }
+
+    private string NewNamespace()
+    {
+        var ns = "hc_cmdlets_" + Guid.NewGuid().ToString("N")[..12];
+        namespaces.Add(ns);
+        return ns;
+    }
+
+    [Fact]
+    public async Task ARedisSessionIsSharedKeepsExpiredEntriesAnHourAndStores()
+    {
+        var ns = NewNamespace();
+        var (path, url) = Map();
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $s = New-HttpCacheSession -RedisConfiguration $cfg -Namespace $ns
+            "$($s.Backend) $($s.Shared) $($s.KeepExpiredFor) $($s.Namespace)"
+            $s.Location
+            $null -ne $s.RedisConnection
+            (Invoke-CachedWebRequest -Uri $u -Session $s).FromCache
+            (Invoke-CachedWebRequest -Uri $u -Session $s).FromCache
+            $s.Dispose()
+            """, ("cfg", redis.Configuration), ("ns", ns), ("u", url));
+
+        Assert.Equal($"Redis True 01:00:00 {ns}", result.BaseOutput[0]);
+        Assert.Contains(ns, (string)result.BaseOutput[1], StringComparison.Ordinal);
+        Assert.Equal([true, false, true], result.BaseOutput.Skip(2));
+        Assert.Equal(1, origin.RequestCount(path));
+        Assert.NotEmpty(await redis.KeysAsync(ns + ":i:*"));
+    }
+
+    [Theory]
+    [InlineData("-ExpireAfter 60 -TtlOffset 120", 170, 180)]
+    [InlineData("-ExpireAfter 60", 3650, 3660)]
+    [InlineData("-ExpireAfter 60 -NoRedisTtl", -1, -1)]
+    [InlineData("", -1, -1)]
+    public async Task EntryTtlIsItsExpirationPlusTheOffset(string parameters, int low, int high)
+    {
+        var ns = NewNamespace();
+        var (_, url) = Map();
+        using var ps = PS.Open();
+        await ps.Ok($"""
+            $s = New-HttpCacheSession -RedisConfiguration $cfg -Namespace $ns {parameters}
+            $null = Invoke-CachedWebRequest -Uri $u -Session $s
+            $s.Dispose()
+            """, ("cfg", redis.Configuration), ("ns", ns), ("u", url));
+
+        var index = Assert.Single(await redis.KeysAsync(ns + ":i:*"));
+        var ttl = (long)(await redis.CommandAsync("TTL", index))!;
+        Assert.InRange(ttl, low, high);
+    }
+
+    [Fact]
+    public async Task ASecondSessionReusesTheFirstsConnection()
+    {
+        var ns = NewNamespace();
+        var (path, url) = Map();
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $a = New-HttpCacheSession -RedisConfiguration $cfg -Namespace $ns
+            $null = Invoke-CachedWebRequest -Uri $u -Session $a
+            $b = New-HttpCacheSession -Backend Redis -RedisConnection $a.RedisConnection -Namespace $ns
+            [object]::ReferenceEquals($a.RedisConnection, $b.RedisConnection)
+            (Invoke-CachedWebRequest -Uri $u -Session $b).FromCache
+            # Disposing the session that borrowed the connection leaves it open for its owner.
+            $b.Dispose()
+            (Invoke-CachedWebRequest -Uri $u -Session $a).FromCache
+            $a.Dispose()
+            """, ("cfg", redis.Configuration), ("ns", ns), ("u", url));
+
+        Assert.Equal([true, true, true], result.BaseOutput);
+        Assert.Equal(1, origin.RequestCount(path));
+    }
+
+    [Fact]
+    public async Task PrivateOptsARedisSessionOutOfSharedCacheRules()
+    {
+        var ns = NewNamespace();
+        var (path, url) = Map(OriginBehaviors.Counter(new Dictionary<string, string> { ["Cache-Control"] = "private, max-age=60" }));
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $shared = New-HttpCacheSession -RedisConfiguration $cfg -Namespace "$ns-shared"
+            $private = New-HttpCacheSession -RedisConfiguration $cfg -Namespace "$ns-private" -Private
+            (Invoke-CachedWebRequest -Uri $u -Session $shared).StoreReason
+            (Invoke-CachedWebRequest -Uri $u -Session $private).StoreReason
+            "$($shared.Shared) $($private.Shared)"
+            $shared.Dispose(); $private.Dispose()
+            """, ("cfg", redis.Configuration), ("ns", ns), ("u", url));
+
+        Assert.Equal(["not-storable-private", "stored", "True False"], result.BaseOutput.Select(o => o.ToString()));
+        Assert.Equal(2, origin.RequestCount(path));
+    }
+
+    [Fact]
+    public async Task MaxEntriesEvictsWithinTheNamespace()
+    {
+        var ns = NewNamespace();
+        var urls = Enumerable.Range(0, 3).Select(_ => Map().Url).ToArray();
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $s = New-HttpCacheSession -RedisConfiguration $cfg -Namespace $ns -MaxEntries 2
+            $urls | ForEach-Object { $null = Invoke-CachedWebRequest -Uri $_ -Session $s }
+            Get-HttpCacheEntry -Session $s | ForEach-Object { $_.Uri }
+            $s.Dispose()
+            """, ("cfg", redis.Configuration), ("ns", ns), ("urls", urls));
+
+        Assert.Equal(urls.Skip(1).Order(StringComparer.Ordinal), result.BaseOutput.Select(o => o.ToString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task ABadNamespaceIsAnInvalidOption()
+    {
+        using var ps = PS.Open();
+        var error = await ps.Fails("New-HttpCacheSession -RedisConfiguration $cfg -Namespace 'has space{'", ("cfg", redis.Configuration));
+
+        Assert.Equal("InvalidSessionOption,HttpCache.Commands.NewHttpCacheSessionCommand", error.FullyQualifiedErrorId);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class CommandsRedisCollection : ICollectionFixture<CommandsRedisFixture>
+{
+    public const string Name = "Commands Redis";
+}
+
+/// <summary>
+/// A Redis server for the cmdlet tests: the address in HTTPCACHE_REDIS (CI starts one), else a redis-server this
+/// fixture starts on a free loopback port and stops at the end. Under CI=true a missing variable fails the tests.
+/// </summary>
+public sealed class CommandsRedisFixture : IAsyncLifetime
+{
+    private RedisServer? server;
+
+    /// <summary>The StackExchange.Redis configuration string of the server.</summary>
+    public string Configuration { get; private set; } = string.Empty;
+
+    public async Task InitializeAsync()
+    {
+        var configured = Environment.GetEnvironmentVariable("HTTPCACHE_REDIS");
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            Configuration = configured.Trim();
+            return;
+        }
+
+        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException("HTTPCACHE_REDIS is not set and CI=true: the Redis tests need a server (.ci/run starts one).");
+        }
+
+        server = await RedisServer.StartAsync();
+        Configuration = server.Endpoint;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (server is not null)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>Runs one command and returns its reply: a string, a long, null, or an array of those.</summary>
+    public async Task<object?> CommandAsync(params string[] arguments)
+    {
+        var (host, port) = Endpoint();
+        using var client = new TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await client.ConnectAsync(host, port, timeout.Token);
+        var stream = client.GetStream();
+        var request = new StringBuilder().Append('*').Append(arguments.Length).Append("\r\n");
+        foreach (var argument in arguments)
+        {
+            request.Append('$').Append(Encoding.UTF8.GetByteCount(argument)).Append("\r\n").Append(argument).Append("\r\n");
+        }
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token);
+        return await ReadReplyAsync(new BufferedStream(stream), timeout.Token);
+    }
+
+    /// <summary>The keys matching a pattern (KEYS: fine on a test server).</summary>
+    public async Task<List<string>> KeysAsync(string pattern) =>
+        ((object?[])(await CommandAsync("KEYS", pattern))!).Select(k => (string)k!).ToList();
+
+    private (string Host, int Port) Endpoint()
+    {
+        var endpoint = Configuration.Split(',').First(part => !part.Contains('=', StringComparison.Ordinal)).Trim();
+        var colon = endpoint.LastIndexOf(':');
+        return colon < 0 ? (endpoint, 6379) : (endpoint[..colon], int.Parse(endpoint[(colon + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<object?> ReadReplyAsync(Stream stream, CancellationToken token)
+    {
+        var line = await ReadLineAsync(stream, token);
+        switch (line[0])
+        {
+            case '+':
+                return line[1..];
+            case '-':
+                throw new InvalidOperationException("Redis: " + line[1..]);
+            case ':':
+                return long.Parse(line[1..], CultureInfo.InvariantCulture);
+            case '$':
+                var length = int.Parse(line[1..], CultureInfo.InvariantCulture);
+                if (length < 0)
+                {
+                    return null;
+                }
+
+                var buffer = new byte[length + 2];
+                await stream.ReadExactlyAsync(buffer, token);
+                return Encoding.UTF8.GetString(buffer, 0, length);
+            case '*':
+                var count = int.Parse(line[1..], CultureInfo.InvariantCulture);
+                if (count < 0)
+                {
+                    return null;
+                }
+
+                var items = new object?[count];
+                for (var i = 0; i < count; i++)
+                {
+                    items[i] = await ReadReplyAsync(stream, token);
+                }
+
+                return items;
+            default:
+                throw new InvalidOperationException("Unexpected Redis reply: " + line);
+        }
+    }
+
+    private static async Task<string> ReadLineAsync(Stream stream, CancellationToken token)
+    {
+        var bytes = new List<byte>();
+        var one = new byte[1];
+        while (true)
+        {
+            await stream.ReadExactlyAsync(one, token);
+            if (one[0] == '\n' && bytes.Count > 0 && bytes[^1] == '\r')
+            {
+                return Encoding.UTF8.GetString(bytes.ToArray(), 0, bytes.Count - 1);
+            }
+
+            bytes.Add(one[0]);
+        }
+    }
+}
+
+/// <summary>A redis-server started for the test run on a free loopback port (not daemonized: the run owns it).</summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly string folder;
+
+    private RedisServer(Process process, string folder, int port)
+    {
+        this.process = process;
+        this.folder = folder;
+        Endpoint = $"127.0.0.1:{port}";
+    }
+
+    public string Endpoint { get; }
+
+    /// <summary>A loopback port nobody listens on right now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task<RedisServer> StartAsync()
+    {
+        var executable = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, "redis-server"))
+            .FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is not installed (apt-get install -y redis-server), and HTTPCACHE_REDIS names no running server.");
+        var folder = Path.Combine(Path.GetTempPath(), "HttpCache.Commands.Tests", "redis-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var port = FreePort();
+        var start = new ProcessStartInfo(executable)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder, "--daemonize", "no" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new RedisServer(process, folder, port);
+        var deadline = Stopwatch.StartNew();
+        while (!await server.AnswersAsync())
+        {
+            if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(15))
+            {
+                await server.DisposeAsync();
+                throw new InvalidOperationException($"redis-server on {server.Endpoint} did not come up.");
+            }
+
+            await Task.Delay(25);
+        }
+
+        return server;
+    }
+
+    private async Task<bool> AnswersAsync()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await client.ConnectAsync(IPAddress.Loopback, int.Parse(Endpoint.Split(':')[1], CultureInfo.InvariantCulture), timeout.Token);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
+            var buffer = new byte[16];
+            var read = await stream.ReadAsync(buffer, timeout.Token);
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            process.Dispose();
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,410 @@
+using System.Diagnostics;
+using System.Globalization;
+using HttpCache.Engine.Diagnostics;
+using HttpCache.Engine.Policy;
+using HttpCache.Engine.Storage;
+using HttpCache.Engine.Storage.Redis;
+using HttpCache.Testing;
+using Xunit.Abstractions;
+
+namespace HttpCache.Engine.Tests.Http;
+
+/// <summary>
+/// Issue 4, "Redis is down or stops mid-run", through a whole session against a real Kestrel origin and a
+/// redis-server of each test's own (on a free loopback port, so stopping it disturbs no other test): every
+/// request is answered by the origin, one Warning per outage, every failure counted, each request's cost
+/// bounded; when the server is back the same session caches again.
+/// </summary>
+public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper output) : IClassFixture<OriginFixture>, IAsyncLifetime
+{
+    /// <summary>What one request may cost while Redis is down: at most about one connect/command timeout (1 s by default).</summary>
+    private static readonly TimeSpan PerRequestBound = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the multiplexer gets to reconnect after the server is back (its retry waits are at most 2 s).</summary>
+    private static readonly TimeSpan RecoveryDeadline = TimeSpan.FromSeconds(20);
+
+    private readonly TestOrigin origin = fixture.Origin;
+    private readonly string folder = Path.Combine(Path.GetTempPath(), "HttpCache.Tests", "outage-" + Guid.NewGuid().ToString("N"));
+    private readonly List<RedisServerProcess> servers = [];
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(folder);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var server in servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // The temp folder is cleaned by the system.
+        }
+    }
+
+    [Fact]
+    public async Task AnOutageWarnsOnceAndCachingResumesInTheSameSession()
+    {
+        const int Requests = 10;
+        var server = await StartServerAsync(RedisServerProcess.FreePort());
+        await using var session = CreateSession(server.Endpoint);
+        var (path, url) = CounterPath();
+
+        var stored = await FetchAsync(session, url);
+        var hit = await FetchAsync(session, url);
+        Assert.Equal(CacheReason.Stored, stored.Info.StoreReason);
+        Assert.True(hit.Info.FromCache, hit.Describe());
+        Assert.Equal(stored.Body, hit.Body);
+
+        await session.FlushAsync(); // what was stored (or queued to be) is in Redis before it goes
+        await ShutdownAsync(server);
+        var clock = Stopwatch.StartNew();
+        var during = new List<Fetched>();
+        for (var i = 0; i < Requests; i++)
+        {
+            during.Add(await FetchAsync(session, url));
+        }
+
+        var total = clock.Elapsed;
+        Report("dead server", during, total);
+        AssertAnsweredByTheOrigin(during, firstNumber: 2);
+        AssertOneWarning(during);
+        Assert.All(during.Skip(1), f => Assert.Contains(f.Info.Diagnostics, d => d.EventId == CacheEventId.StoreFailure && d.Level == CacheDiagnosticLevel.Verbose));
+        Assert.InRange(session.Counters.Snapshot().Errors, Requests, Requests + 2);
+        // Failing fast: far below one connect timeout per request.
+        Assert.True(total < RedisCacheStore.DefaultConnectTimeout * Requests / 4, $"{Requests} requests during the outage took {total.TotalMilliseconds:0} ms in all.");
+        Assert.Equal(1 + Requests, origin.RequestCount(path));
+
+        await server.StartAsync();
+        await WaitUntilTheStoreAnswersAsync(session);
+
+        var again = await FetchAsync(session, url);
+        var hitAgain = await FetchAsync(session, url);
+        Assert.False(again.Info.FromCache, again.Describe());
+        Assert.Equal(CacheReason.Stored, again.Info.StoreReason);
+        Assert.Contains(again.Info.Diagnostics, d => d.EventId == CacheEventId.StoreFailure && d.Level == CacheDiagnosticLevel.Verbose && d.Message.Contains("works again", StringComparison.Ordinal));
+        Assert.DoesNotContain(again.Info.Diagnostics, d => d.Level == CacheDiagnosticLevel.Warning);
+        Assert.True(hitAgain.Info.FromCache, hitAgain.Describe());
+        Assert.Equal(again.Body, hitAgain.Body);
+        Assert.Equal((2 + Requests).ToString(CultureInfo.InvariantCulture), again.Body);
+        Assert.Equal(2 + Requests, origin.RequestCount(path));
+
+        // The restarted server saved nothing: what it counts now is what the session held back during the outage.
+        var statistics = await session.GetStatisticsAsync();
+        Assert.Equal(statistics.Session.Errors, statistics.Cumulative.Errors);
+        Assert.InRange(statistics.Cumulative.Errors, Requests, Requests + 2);
+        Assert.Equal(1, statistics.Inventory.Entries);
+
+        // A second outage is a new one: one warning again.
+        await session.FlushAsync(); // what was stored (or queued to be) is in Redis before it goes
+        await ShutdownAsync(server);
+        var second = new List<Fetched>();
+        for (var i = 0; i < 3; i++)
+        {
+            second.Add(await FetchAsync(session, url));
+        }
+
+        Report("second outage", second, null);
+        AssertAnsweredByTheOrigin(second, firstNumber: 3 + Requests);
+        AssertOneWarning(second);
+    }
+
+    [Fact]
+    public async Task ASessionCreatedWhileRedisIsDownAnswersFromTheOriginAndCachesOnceItIsUp()
+    {
+        const int Requests = 5;
+        var port = RedisServerProcess.FreePort();
+        var clock = Stopwatch.StartNew();
+        await using var session = CreateSession($"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+        var creation = clock.Elapsed;
+        output.WriteLine($"session created over a dead server in {creation.TotalMilliseconds:0} ms");
+        Assert.True(creation < RedisCacheStore.DefaultConnectTimeout * 3, $"Creating the session took {creation.TotalMilliseconds:0} ms.");
+        var (path, url) = CounterPath();
+
+        clock.Restart();
+        var during = new List<Fetched>();
+        for (var i = 0; i < Requests; i++)
+        {
+            during.Add(await FetchAsync(session, url));
+        }
+
+        var total = clock.Elapsed;
+        Report("never connected", during, total);
+        AssertAnsweredByTheOrigin(during, firstNumber: 1);
+        AssertOneWarning(during);
+        Assert.InRange(session.Counters.Snapshot().Errors, Requests, Requests + 2);
+        Assert.True(total < RedisCacheStore.DefaultConnectTimeout * Requests / 2, $"{Requests} requests without Redis took {total.TotalMilliseconds:0} ms in all.");
+
+        await StartServerAsync(port);
+        await WaitUntilTheStoreAnswersAsync(session);
+
+        var stored = await FetchAsync(session, url);
+        var hit = await FetchAsync(session, url);
+        Assert.Equal(CacheReason.Stored, stored.Info.StoreReason);
+        Assert.Contains(stored.Info.Diagnostics, d => d.EventId == CacheEventId.StoreFailure && d.Message.Contains("works again", StringComparison.Ordinal));
+        Assert.True(hit.Info.FromCache, hit.Describe());
+        Assert.Equal((Requests + 1).ToString(CultureInfo.InvariantCulture), hit.Body);
+        Assert.Equal(Requests + 1, origin.RequestCount(path));
+
+        var statistics = await session.GetStatisticsAsync();
+        Assert.Equal(statistics.Session.Errors, statistics.Cumulative.Errors);
+        Assert.Equal(1, statistics.Cumulative.Hits);
+    }
+
+    /// <summary>
+    /// A server that hangs (SIGSTOP: the connection stays open, nothing answers) is the slow kind of outage: a
+    /// request may wait for the command timeout (<see cref="RedisCacheStore.DefaultCommandTimeout"/>), but no
+    /// longer, and still only one warning is written.
+    /// </summary>
+    /// <remarks>
+    /// StackExchange.Redis checks async timeouts on its heartbeat (once a second unless
+    /// <c>ConfigurationOptions.HeartbeatInterval</c> says otherwise), so with the default heartbeat a 1 s
+    /// timeout fires after up to 2 s: this test holds the store to its documented bound.
+    /// </remarks>
+    [Fact]
+    public async Task AHungServerCostsEachRequestAtMostTheCommandTimeout()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGSTOP/SIGCONT: POSIX only.
+        }
+
+        // Six: where a command's timeout fires late, it does so at a random point of the heartbeat, so several tries make it show.
+        const int Requests = 6;
+        var server = await StartServerAsync(RedisServerProcess.FreePort());
+        var pid = await ServerPidAsync(server);
+        await using var session = CreateSession(server.Endpoint);
+        var (path, url) = CounterPath();
+        var stored = await FetchAsync(session, url);
+        Assert.Equal(CacheReason.Stored, stored.Info.StoreReason);
+
+        await session.FlushAsync(); // the entry is in Redis before it hangs
+        await SignalAsync("STOP", pid);
+        var during = new List<Fetched>();
+        try
+        {
+            for (var i = 0; i < Requests; i++)
+            {
+                during.Add(await FetchAsync(session, url));
+            }
+        }
+        finally
+        {
+            await SignalAsync("CONT", pid);
+        }
+
+        Report("hung server", during, null);
+        // The store documents DefaultCommandTimeout as the most a command waits; allow half a second of scheduling on top.
+        var bound = RedisCacheStore.DefaultCommandTimeout + TimeSpan.FromMilliseconds(500);
+        Assert.All(during, f => Assert.True(f.Elapsed < bound, $"A request took {f.Elapsed.TotalMilliseconds:0} ms against a hung server (bound {bound.TotalMilliseconds:0} ms).{Environment.NewLine}{f.Describe()}"));
+        AssertAnsweredByTheOrigin(during, firstNumber: 2);
+        AssertOneWarning(during);
+        Assert.Equal(1 + Requests, origin.RequestCount(path));
+
+        await WaitUntilTheStoreAnswersAsync(session);
+        var after = await FetchAsync(session, url);
+        Assert.Contains(after.Info.Diagnostics, d => d.EventId == CacheEventId.StoreFailure && d.Message.Contains("works again", StringComparison.Ordinal));
+        Assert.True(after.Info.FromCache, after.Describe()); // the server kept its data: the entry stored before is a hit again
+        Assert.Equal(stored.Body, after.Body);
+    }
+
+    /// <summary>
+    /// One primary of a Cluster goes down while the others keep serving their slots (cluster-require-full-coverage
+    /// no): one outage, so one warning, although requests to the live primaries keep succeeding in between.
+    /// </summary>
+    [Fact]
+    public async Task APartialClusterOutageWarnsOnce()
+    {
+        // Enough URLs that some land on the stopped primary, fetched twice so failures and hits interleave.
+        const int Urls = 24;
+        var nodes = await StartClusterAsync();
+        await using var session = CreateSession(string.Join(",", nodes.Select(n => n.Endpoint)));
+        var mapped = Enumerable.Range(0, Urls).Select(_ => CounterPath()).ToList();
+        foreach (var (_, url) in mapped)
+        {
+            Assert.Equal(CacheReason.Stored, (await FetchAsync(session, url)).Info.StoreReason);
+        }
+
+        await session.FlushAsync(); // what was stored (or queued to be) is in Redis before it goes
+        await ShutdownAsync(nodes[1]);
+        var during = new List<Fetched>();
+        foreach (var (_, url) in mapped.Concat(mapped))
+        {
+            during.Add(await FetchAsync(session, url));
+        }
+
+        var failed = during.Where(f => f.Info.Reason == CacheReason.BypassStoreFailure).ToList();
+        output.WriteLine($"one primary down: {during.Count(f => f.Info.FromCache)} hits, {failed.Count} answered around the failure, "
+            + $"{during.Sum(f => f.Info.Diagnostics.Count(d => d.Level == CacheDiagnosticLevel.Warning))} warning(s); "
+            + string.Join(" ", during.Select(f => f.Info.FromCache ? "hit" : f.Info.Diagnostics.Any(d => d.Level == CacheDiagnosticLevel.Warning) ? "WARN" : "fail")));
+        Assert.NotEmpty(failed); // the dead primary held some of the entries…
+        Assert.Contains(during, f => f.Info.FromCache); // …and the live ones still answer
+        Assert.All(during, f => Assert.True(f.Elapsed < PerRequestBound, f.Describe()));
+        Assert.Single(during.SelectMany(f => f.Info.Diagnostics), d => d.Level == CacheDiagnosticLevel.Warning);
+    }
+
+    private void AssertAnsweredByTheOrigin(IReadOnlyList<Fetched> answers, int firstNumber)
+    {
+        for (var i = 0; i < answers.Count; i++)
+        {
+            var answer = answers[i];
+            Assert.Equal(200, answer.Status);
+            Assert.False(answer.Info.FromCache, answer.Describe());
+            Assert.Equal(CacheReason.BypassStoreFailure, answer.Info.Reason);
+            Assert.Equal((firstNumber + i).ToString(CultureInfo.InvariantCulture), answer.Body);
+            Assert.True(answer.Elapsed < PerRequestBound, $"Request {i + 1} took {answer.Elapsed.TotalMilliseconds:0} ms while Redis was down.{Environment.NewLine}{answer.Describe()}");
+        }
+    }
+
+    private static void AssertOneWarning(IReadOnlyList<Fetched> answers)
+    {
+        var warnings = answers
+            .SelectMany((a, i) => a.Info.Diagnostics.Where(d => d.Level == CacheDiagnosticLevel.Warning).Select(d => (Index: i, d.EventId, d.Message)))
+            .ToList();
+        var warning = Assert.Single(warnings);
+        Assert.Equal(0, warning.Index);
+        Assert.Equal(CacheEventId.StoreFailure, warning.EventId);
+        Assert.Contains("Redis", warning.Message, StringComparison.Ordinal);
+    }
+
+    private void Report(string what, IReadOnlyList<Fetched> answers, TimeSpan? total) =>
+        output.WriteLine($"{what}: {string.Join(", ", answers.Select(a => $"{a.Elapsed.TotalMilliseconds:0} ms"))}{(total is { } t ? $"; {t.TotalMilliseconds:0} ms in all" : string.Empty)}");
+
+    private (string Path, Uri Url) CounterPath()
+    {
+        var path = origin.NewPath("outage");
+        origin.Map(path, OriginBehaviors.Counter());
+        return (path, origin.Url(path));
+    }
+
+    private static HttpCacheSession CreateSession(string configuration) => HttpCacheSession.Create(new HttpCacheSessionOptions
+    {
+        Name = "outage",
+        Backend = CacheBackend.Redis,
+        RedisConfiguration = configuration,
+        Namespace = "outage-" + Guid.NewGuid().ToString("N"),
+    });
+
+    private async Task<RedisServerProcess> StartServerAsync(int port, params string[] extra)
+    {
+        var server = await RedisServerProcess.StartAsync(port, folder, extra);
+        servers.Add(server);
+        return server;
+    }
+
+    /// <summary>Three primaries, no replicas, each slot's owner alone responsible for it (the others keep serving when one is down).</summary>
+    private async Task<List<RedisServerProcess>> StartClusterAsync()
+    {
+        var nodes = new List<RedisServerProcess>();
+        for (var i = 0; i < 3; i++)
+        {
+            var port = RedisServerProcess.FreePort();
+            nodes.Add(await StartServerAsync(
+                port,
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", Path.Combine(folder, $"nodes-{port.ToString(CultureInfo.InvariantCulture)}.conf"),
+                "--cluster-port", RedisServerProcess.FreePort().ToString(CultureInfo.InvariantCulture),
+                "--cluster-node-timeout", "2000",
+                "--cluster-require-full-coverage", "no"));
+        }
+
+        var (exitCode, text) = await RedisServerProcess.RunCliAsync(
+            ["--cluster", "create", .. nodes.Select(n => n.Endpoint), "--cluster-replicas", "0", "--cluster-yes"], TimeSpan.FromSeconds(60));
+        Assert.True(exitCode == 0, $"redis-cli --cluster create failed ({exitCode}):\n{text}");
+        var deadline = Stopwatch.StartNew();
+        foreach (var node in nodes)
+        {
+            while (true)
+            {
+                var (_, info) = await RedisServerProcess.RunCliAsync(["-p", node.Port.ToString(CultureInfo.InvariantCulture), "cluster", "info"], TimeSpan.FromSeconds(10));
+                if (info.Contains("cluster_state:ok", StringComparison.Ordinal))
+                {
+                    break;
+                }
+
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"The cluster did not reach cluster_state:ok:\n{info}");
+                await Task.Delay(100);
+            }
+        }
+
+        return nodes;
+    }
+
+    /// <summary>Stops the server the way an operator does (SHUTDOWN NOSAVE) and waits until it is gone.</summary>
+    private static async Task ShutdownAsync(RedisServerProcess server)
+    {
+        // redis-cli reports the closed connection as an error; whether the server is gone is what counts.
+        await RedisServerProcess.RunCliAsync(["-p", server.Port.ToString(CultureInfo.InvariantCulture), "shutdown", "nosave"], TimeSpan.FromSeconds(10));
+        var deadline = Stopwatch.StartNew();
+        while (await RedisServerProcess.PingAsync(server.Port))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"redis-server on {server.Endpoint} still answers after SHUTDOWN NOSAVE.");
+            await Task.Delay(25);
+        }
+
+        // Reaps the process (it has exited, or exits now).
+        await server.StopAsync();
+    }
+
+    /// <summary>Polls the store (not the handler, whose outage state the next request must end) until it answers.</summary>
+    private async Task WaitUntilTheStoreAnswersAsync(HttpCacheSession session)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await session.Store.GetCountersAsync();
+                output.WriteLine($"the store answered again {clock.Elapsed.TotalMilliseconds:0} ms after the server was back");
+                return;
+            }
+            catch (CacheStoreException ex) when (ex.Failure == CacheStoreFailure.Unavailable && clock.Elapsed < RecoveryDeadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private static async Task<int> ServerPidAsync(RedisServerProcess server)
+    {
+        var (exitCode, text) = await RedisServerProcess.RunCliAsync(["-p", server.Port.ToString(CultureInfo.InvariantCulture), "info", "server"], TimeSpan.FromSeconds(10));
+        var line = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("process_id:", StringComparison.Ordinal));
+        Assert.True(exitCode == 0 && line is not null, $"redis-cli info server ({exitCode}):\n{text}");
+        return int.Parse(line!["process_id:".Length..], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task SignalAsync(string signal, int pid)
+    {
+        var start = new ProcessStartInfo("kill") { UseShellExecute = false };
+        start.ArgumentList.Add("-" + signal);
+        start.ArgumentList.Add(pid.ToString(CultureInfo.InvariantCulture));
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("kill did not start.");
+        await process.WaitForExitAsync();
+        Assert.Equal(0, process.ExitCode);
+    }
+
+    private static async Task<Fetched> FetchAsync(HttpCacheSession session, Uri url)
+    {
+        var clock = Stopwatch.StartNew();
+        using var response = await session.SendAsync(new HttpRequestMessage(HttpMethod.Get, url));
+        var body = await response.Content.ReadAsStringAsync();
+        clock.Stop();
+        var info = response.GetCacheInfo() ?? throw new InvalidOperationException("The answer carries no cache info.");
+        return new Fetched((int)response.StatusCode, body, info, clock.Elapsed);
+    }
+
+    private sealed record Fetched(int Status, string Body, CacheResponseInfo Info, TimeSpan Elapsed)
+    {
+        public string Describe() =>
+            $"{Status} from-cache={Info.FromCache} reason={Info.Reason.ToId()} store={Info.StoreReason?.ToId()} body={Body} in {Elapsed.TotalMilliseconds:0} ms; "
+            + string.Join("; ", Info.Diagnostics.Select(d => $"[{d.Level} {d.EventId}] {d.Message}"));
+    }
+}
