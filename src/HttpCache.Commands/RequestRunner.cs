@@ -126,7 +126,7 @@ internal sealed class RequestRunner : IDisposable
             Timeout = cmdlet.TimeoutSec > 0 ? TimeSpan.FromSeconds(cmdlet.TimeoutSec) : null,
         };
 
-        return new PreparedRequest(uri, session, request, options, outFile);
+        return new PreparedRequest(uri, session, request, options, outFile, streamToFile: outFile is not null && !cmdlet.PassThru);
     }
 
     /// <summary>
@@ -140,7 +140,18 @@ internal sealed class RequestRunner : IDisposable
         var token = deadline?.Token ?? stop;
         try
         {
-            using var response = await item.Session.Engine.SendAsync(item.Request, item.Options, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
+            var completion = item.StreamToFile ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead;
+            using var response = await item.Session.Engine.SendAsync(item.Request, item.Options, completion, token).ConfigureAwait(false);
+            if (item.StreamToFile && response.IsSuccessStatusCode && response.Content is not null)
+            {
+                if (await StreamToFileAsync(item, response.Content, token).ConfigureAwait(false) is { } writeFailure)
+                {
+                    return new Outcome(item, null, writeFailure);
+                }
+
+                return new Outcome(item, new CachedResponse(response, [], response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri), null, WrittenToFile: true);
+            }
+
             var body = response.Content is null ? [] : await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
             return new Outcome(item, new CachedResponse(response, body, response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri), null);
         }
@@ -161,6 +172,32 @@ internal sealed class RequestRunner : IDisposable
         {
             return new Outcome(item, null, record);
         }
+    }
+
+    /// <summary>Copies the body to -OutFile as it arrives; a failure to write the file is the error returned.</summary>
+    private static async Task<ErrorRecord?> StreamToFileAsync(PreparedRequest item, HttpContent content, CancellationToken token)
+    {
+        var body = await content.ReadAsStreamAsync(token).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            FileStream file;
+            try
+            {
+                file = new FileStream(item.OutFile!, FileMode.Create, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
+            {
+                return new ErrorRecord(ex, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
+            }
+
+            await using (file.ConfigureAwait(false))
+            {
+                // Read errors (the origin dropping) surface as HttpIOException to the caller's handlers.
+                await body.CopyToAsync(file, token).ConfigureAwait(false);
+            }
+        }
+
+        return null;
     }
 
     private static ErrorRecord Timeout(PreparedRequest item, int timeoutSec, Exception inner) => new(
@@ -303,7 +340,10 @@ internal sealed class RequestRunner : IDisposable
         {
             try
             {
-                File.WriteAllBytes(path, result.Body);
+                if (!outcome.WrittenToFile)
+                {
+                    File.WriteAllBytes(path, result.Body);
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
             {
@@ -335,8 +375,11 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>A request ready to send, with everything the pipeline item said about it.</summary>
-    private sealed class PreparedRequest(Uri uri, CacheSession session, HttpRequestMessage request, CacheRequestOptions options, string? outFile) : IDisposable
+    private sealed class PreparedRequest(Uri uri, CacheSession session, HttpRequestMessage request, CacheRequestOptions options, string? outFile, bool streamToFile) : IDisposable
     {
+        /// <summary>-OutFile without -PassThru: the body goes to the file as it arrives, never whole in memory.</summary>
+        public bool StreamToFile { get; } = streamToFile;
+
         public Uri Uri { get; } = uri;
 
         public CacheSession Session { get; } = session;
@@ -351,5 +394,5 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>How one request ended: an answer, or the error record to report.</summary>
-    private sealed record Outcome(PreparedRequest Item, CachedResponse? Response, ErrorRecord? Error);
+    private sealed record Outcome(PreparedRequest Item, CachedResponse? Response, ErrorRecord? Error, bool WrittenToFile = false);
 }

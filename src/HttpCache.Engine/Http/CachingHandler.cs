@@ -18,6 +18,11 @@ public sealed class CachingHandler : DelegatingHandler
     /// <summary>The key under which a request carries its <see cref="CacheRequestOptions"/>.</summary>
     public static readonly HttpRequestOptionsKey<CacheRequestOptions> OptionsKey = new("HttpCache.RequestOptions");
 
+    /// <summary>After this long without a failure, the next failure is a new outage and warns again.</summary>
+    private static readonly TimeSpan OutageQuietPeriod = TimeSpan.FromMinutes(1);
+
+    private const int MaxTrackedFailingKeys = 1024;
+
     /// <summary>Bodies longer than this (or of unknown length) go to a streaming store in pieces.</summary>
     private const long StreamingThreshold = 1024 * 1024;
 
@@ -36,7 +41,9 @@ public sealed class CachingHandler : DelegatingHandler
     private readonly ConcurrentDictionary<string, Task> refreshes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stopping = new();
     private readonly WriteBehind writes;
-    private int storeFailing;
+    private readonly HashSet<string> failingKeys = new(StringComparer.Ordinal);
+    private bool storeFailing;
+    private long lastStoreFailureTicks;
 
     /// <summary>Creates the handler over a store.</summary>
     public CachingHandler(ICacheStore store, CacheSettings settings, TimeProvider time, CacheCounters counters, HttpMessageHandler innerHandler)
@@ -115,7 +122,7 @@ public sealed class CachingHandler : DelegatingHandler
         var options = request.Options.TryGetValue(OptionsKey, out var given) ? given : CacheRequestOptions.Default;
         if (writes.TakeFailure() is { } writeFailure)
         {
-            StoreFailed(info, "write an earlier answer", writeFailure);
+            StoreFailed(info, "write an earlier answer", writeFailure.Error, writeFailure.PrimaryKey);
         }
 
         var bypass = CachePolicy.Bypass(request, settings)
@@ -269,15 +276,16 @@ public sealed class CachingHandler : DelegatingHandler
             return TooLarge(response, info);
         }
 
-        if (store is IStreamingCacheStore streaming && response.Content is not null && (contentLength is null || contentLength > StreamingThreshold))
-        {
-            return await StoreWhileStreamingAsync(streaming, request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, info, cancellationToken).ConfigureAwait(false);
-        }
-
-        var responseBody = await BodyCodec.ReadUpToAsync(response, settings.MaxBodySize, cancellationToken).ConfigureAwait(false);
+        // Small bodies are stored whole (one write, compressible); past the threshold, a streaming store takes
+        // the rest in pieces as the caller reads, and other stores buffer up to MaxBodySize.
+        var streaming = store as IStreamingCacheStore;
+        var bufferLimit = streaming is null ? settings.MaxBodySize : Math.Min(settings.MaxBodySize, StreamingThreshold);
+        var responseBody = contentLength > bufferLimit ? null : await BodyCodec.ReadUpToAsync(response, bufferLimit, cancellationToken).ConfigureAwait(false);
         if (responseBody is null)
         {
-            return TooLarge(response, info);
+            return streaming is not null && response.Content is not null && bufferLimit < settings.MaxBodySize
+                ? await StoreWhileStreamingAsync(streaming, request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, info, cancellationToken).ConfigureAwait(false)
+                : TooLarge(response, info);
         }
 
         var entry = NewEntry(request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, responseBody);
@@ -303,12 +311,12 @@ public sealed class CachingHandler : DelegatingHandler
         try
         {
             writer = await streaming.BeginWriteAsync(ToRecord(entry, EntrySerializer.Serialize(entry), [], 0, null, bodyStreamed: true), cancellationToken).ConfigureAwait(false);
-            StoreRecovered(info);
+            StoreRecovered(info, primaryKey);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             info.StoreReason = CacheReason.NotStoredStoreFailure;
-            StoreFailed(info, "write", ex);
+            StoreFailed(info, "write", ex, primaryKey);
             return response;
         }
 
@@ -328,7 +336,7 @@ public sealed class CachingHandler : DelegatingHandler
                 info.StoreReason = ex is null ? CacheReason.NotStorableTooLarge : CacheReason.NotStoredStoreFailure;
                 if (ex is not null)
                 {
-                    StoreFailed(info, "write", ex);
+                    StoreFailed(info, "write", ex, primaryKey);
                 }
 
                 info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Not stored: {why}; the body streamed through.");
@@ -474,11 +482,11 @@ public sealed class CachingHandler : DelegatingHandler
                 info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"{request.Method} succeeded: {removed} stored answer(s) for {string.Join(", ", targets.Distinct())} invalidated.");
             }
 
-            StoreRecovered(info);
+            StoreRecovered(info, null);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            StoreFailed(info, "invalidate", ex);
+            StoreFailed(info, "invalidate", ex, null);
         }
     }
 
@@ -490,11 +498,11 @@ public sealed class CachingHandler : DelegatingHandler
         try
         {
             records = await store.GetVariantsAsync(primaryKey, cancellationToken).ConfigureAwait(false);
-            StoreRecovered(info);
+            StoreRecovered(info, primaryKey);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            StoreFailed(info, "read", ex);
+            StoreFailed(info, "read", ex, primaryKey);
             return (null, false);
         }
 
@@ -664,7 +672,7 @@ public sealed class CachingHandler : DelegatingHandler
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            StoreFailed(info, "renew", ex);
+            StoreFailed(info, "renew", ex, stored.Record.PrimaryKey);
         }
 
         return answer;
@@ -685,7 +693,7 @@ public sealed class CachingHandler : DelegatingHandler
         catch (Exception ex)
         {
             info.StoreReason = CacheReason.NotStoredStoreFailure;
-            StoreFailed(info, "write", ex);
+            StoreFailed(info, "write", ex, entry.Record.PrimaryKey);
             return false;
         }
     }
@@ -733,7 +741,7 @@ public sealed class CachingHandler : DelegatingHandler
                 }
                 catch (Exception removeFailure) when (!cancellationToken.IsCancellationRequested)
                 {
-                    StoreFailed(info, "remove a corrupt entry", removeFailure);
+                    StoreFailed(info, "remove a corrupt entry", removeFailure, record.PrimaryKey);
                 }
             }
         }
@@ -741,23 +749,59 @@ public sealed class CachingHandler : DelegatingHandler
         return variants;
     }
 
-    /// <summary>Counts every failure; warns on the first of an outage and only explains the rest.</summary>
-    private void StoreFailed(CacheResponseInfo info, string operation, Exception ex)
+    /// <summary>
+    /// Counts every failure; warns on the first of an outage and only explains the rest. An outage ends
+    /// when a key that failed works again (a partial outage — one Redis Cluster primary down — keeps
+    /// failing the same keys while others succeed, and stays one outage), or after a quiet minute.
+    /// </summary>
+    private void StoreFailed(CacheResponseInfo info, string operation, Exception ex, string? primaryKey)
     {
         counters.Increment(CacheCounter.Errors);
-        var first = Interlocked.Exchange(ref storeFailing, 1) == 0;
+        var now = time.GetUtcNow().UtcTicks;
+        bool first;
+        lock (failingKeys)
+        {
+            first = !storeFailing || now - lastStoreFailureTicks > OutageQuietPeriod.Ticks;
+            if (first)
+            {
+                failingKeys.Clear();
+            }
+
+            storeFailing = true;
+            lastStoreFailureTicks = now;
+            if (primaryKey is not null && failingKeys.Count < MaxTrackedFailingKeys)
+            {
+                failingKeys.Add(primaryKey);
+            }
+        }
+
+        // The store's own message names the server or file; the innermost one is a library's detail.
+        var reason = ex is CacheStoreException ? ex.Message : ex.GetBaseException().Message;
         info.Add(CacheEventId.StoreFailure, first ? CacheDiagnosticLevel.Warning : CacheDiagnosticLevel.Verbose,
             first
-                ? $"The {store.BackendName} cache could not {operation} ({ex.GetBaseException().Message}); the origin answers until it recovers."
-                : $"The {store.BackendName} cache is still failing ({ex.GetBaseException().Message}); the origin answers.");
+                ? $"The {store.BackendName} cache could not {operation} ({reason}); the origin answers until it recovers."
+                : $"The {store.BackendName} cache is still failing ({reason}); the origin answers.");
     }
 
-    private void StoreRecovered(CacheResponseInfo info)
+    private void StoreRecovered(CacheResponseInfo info, string? primaryKey)
     {
-        if (Volatile.Read(ref storeFailing) != 0 && Interlocked.Exchange(ref storeFailing, 0) != 0)
+        if (!Volatile.Read(ref storeFailing) || primaryKey is null)
         {
-            info.Add(CacheEventId.StoreFailure, CacheDiagnosticLevel.Verbose, $"The {store.BackendName} cache works again; caching resumes.");
+            return;
         }
+
+        lock (failingKeys)
+        {
+            if (!storeFailing || !(failingKeys.Contains(primaryKey) || failingKeys.Count == 0))
+            {
+                return;
+            }
+
+            storeFailing = false;
+            failingKeys.Clear();
+        }
+
+        info.Add(CacheEventId.StoreFailure, CacheDiagnosticLevel.Verbose, $"The {store.BackendName} cache works again; caching resumes.");
     }
 
     private CacheRecordInfo NewRecordInfo(string key, string primaryKey, HttpRequestMessage request, int status, DateTimeOffset createdAt, DateTimeOffset? expiresAt) => new()

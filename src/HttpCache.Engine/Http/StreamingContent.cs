@@ -60,6 +60,12 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
 {
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            // A zero-length read only waits for data; it says nothing about the end of the body.
+            return await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+
         var read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         await sink.AcceptAsync(buffer[..read], cancellationToken).ConfigureAwait(false);
         return read;
@@ -67,6 +73,11 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
 
     public override int Read(Span<byte> buffer)
     {
+        if (buffer.IsEmpty)
+        {
+            return source.Read(buffer);
+        }
+
         var read = source.Read(buffer);
         sink.AcceptAsync(buffer[..read].ToArray(), CancellationToken.None).AsTask().GetAwaiter().GetResult();
         return read;
@@ -101,7 +112,11 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
                 if (piece.Length == 0)
                 {
                     await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    Finish();
+                    if (Interlocked.Exchange(ref state, 1) == 0)
+                    {
+                        await writer.DisposeAsync().ConfigureAwait(false);
+                    }
+
                     committed(written);
                     return;
                 }
@@ -132,11 +147,24 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
             }
         }
 
+        /// <summary>Gives the entry up; the store deletes what was written without the caller waiting for it.</summary>
         private void Finish()
         {
             if (Interlocked.Exchange(ref state, 1) == 0)
             {
-                writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                _ = AbandonAsync(writer);
+            }
+        }
+
+        private static async Task AbandonAsync(ICacheBodyWriter writer)
+        {
+            try
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // What an abandoned write leaves behind, the store's own clean-up removes (pending writes expire).
             }
         }
     }

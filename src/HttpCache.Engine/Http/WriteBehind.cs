@@ -18,7 +18,7 @@ internal sealed class WriteBehind
     private readonly Dictionary<string, Dictionary<string, CacheRecord>> pending = new(StringComparer.Ordinal);
     private readonly object gate = new();
     private readonly Task loop;
-    private Exception? failure;
+    private Failure? failure;
 
     public WriteBehind(ICacheStore store)
     {
@@ -56,8 +56,8 @@ internal sealed class WriteBehind
         }
     }
 
-    /// <summary>The failure of a background write since the last call, if any.</summary>
-    public Exception? TakeFailure() => Interlocked.Exchange(ref failure, null);
+    /// <summary>The failure of a background write since the last call, if any, with the primary key it was for.</summary>
+    public Failure? TakeFailure() => Interlocked.Exchange(ref failure, null);
 
     /// <summary>Waits until every write queued before the call has landed (or failed).</summary>
     public Task DrainAsync(CancellationToken cancellationToken = default)
@@ -95,7 +95,7 @@ internal sealed class WriteBehind
             }
             catch (Exception ex)
             {
-                Interlocked.Exchange(ref failure, ex);
+                Interlocked.Exchange(ref failure, new Failure(ex, record.PrimaryKey));
             }
             finally
             {
@@ -130,4 +130,7 @@ internal sealed class WriteBehind
     }
 
     private readonly record struct Work(CacheRecord? Record, TaskCompletionSource? Barrier);
+
+    /// <summary>A background write that failed.</summary>
+    internal sealed record Failure(Exception Error, string PrimaryKey);
 }

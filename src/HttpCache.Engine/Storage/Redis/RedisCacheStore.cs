@@ -552,6 +552,9 @@ public sealed class RedisCacheStore : ICacheStore
 
         // While disconnected, fail a command at once instead of queueing it until its timeout.
         options.BacklogPolicy = BacklogPolicy.FailFast;
+        // Timeouts are only noticed on a heartbeat (about a second by default): a hung server would cost a
+        // request up to two command timeouts. A quicker heartbeat keeps it near one.
+        options.HeartbeatInterval = TimeSpan.FromMilliseconds(250);
         // Try again soon after a server comes back, not after the default's growing waits.
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2000);
 
