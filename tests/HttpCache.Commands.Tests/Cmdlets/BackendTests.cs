@@ -306,6 +306,8 @@ public sealed class RedisBackendTests(CommandsRedisFixture redis, OriginFixture 
         var result = await ps.Ok("""
             $a = New-HttpCacheSession -RedisConfiguration $cfg -Namespace $ns
             $null = Invoke-CachedWebRequest -Uri $u -Session $a
+            # Another session sees a new entry once its write has landed; reading the stats waits for it.
+            $null = Get-HttpCacheStats -Session $a
             $b = New-HttpCacheSession -Backend Redis -RedisConnection $a.RedisConnection -Namespace $ns
             [object]::ReferenceEquals($a.RedisConnection, $b.RedisConnection)
             (Invoke-CachedWebRequest -Uri $u -Session $b).FromCache
