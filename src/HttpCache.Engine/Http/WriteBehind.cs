@@ -75,34 +75,56 @@ internal sealed class WriteBehind
 
     private async Task RunAsync()
     {
-        await foreach (var work in queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        var batch = new List<CacheRecord>(MaxBatch);
+        var barriers = new List<TaskCompletionSource>();
+        while (await queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            if (work.Barrier is { } barrier)
+            // Whatever queued up meanwhile goes in one store call (one SQLite transaction).
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var work))
+            {
+                if (work.Barrier is { } barrier)
+                {
+                    barriers.Add(barrier);
+                    break;
+                }
+
+                if (IsLatest(work.Record!))
+                {
+                    batch.Add(work.Record!);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                try
+                {
+                    await store.SetManyAsync(batch).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.Exchange(ref failure, new Failure(ex, batch[0].PrimaryKey));
+                }
+                finally
+                {
+                    foreach (var record in batch)
+                    {
+                        Forget(record);
+                    }
+
+                    batch.Clear();
+                }
+            }
+
+            foreach (var barrier in barriers)
             {
                 barrier.TrySetResult();
-                continue;
             }
 
-            var record = work.Record!;
-            if (!IsLatest(record))
-            {
-                continue;
-            }
-
-            try
-            {
-                await store.SetAsync(record).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Interlocked.Exchange(ref failure, new Failure(ex, record.PrimaryKey));
-            }
-            finally
-            {
-                Forget(record);
-            }
+            barriers.Clear();
         }
     }
+
+    private const int MaxBatch = 64;
 
     private bool IsLatest(CacheRecord record)
     {

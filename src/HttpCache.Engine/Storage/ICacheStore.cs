@@ -26,6 +26,18 @@ public interface ICacheStore : IAsyncDisposable
     /// </summary>
     Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Writes several entries, as <see cref="SetAsync"/> would one by one. Stores that can make it one
+    /// transaction (SQLite) do, which is what lets queued writes keep up with a burst of misses.
+    /// </summary>
+    async Task SetManyAsync(IReadOnlyList<CacheRecord> records, CancellationToken cancellationToken = default)
+    {
+        foreach (var record in records)
+        {
+            await SetAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Removes every entry the query matches; returns how many went.</summary>
     Task<int> RemoveAsync(CacheQuery query, CancellationToken cancellationToken = default);
 

@@ -233,6 +233,35 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
     }
 
     /// <inheritdoc />
+    /// <remarks>One write transaction for them all: the commit, not the rows, is what a write costs.</remarks>
+    public Task SetManyAsync(IReadOnlyList<CacheRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 1)
+        {
+            return SetAsync(records[0], cancellationToken);
+        }
+
+        return Run((records, limits: _limits), static (connection, state) =>
+            connection.InWriteTransaction(state, static (c, state) =>
+            {
+                foreach (var record in state.records)
+                {
+                    if (state.limits is null)
+                    {
+                        Upsert(c, record);
+                    }
+                    else
+                    {
+                        SetWithinLimits(c, record, state.limits);
+                    }
+                }
+
+                return state.records.Count;
+            }), cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<int> RemoveAsync(CacheQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
