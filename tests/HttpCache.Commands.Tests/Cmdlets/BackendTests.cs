@@ -209,7 +209,7 @@ public sealed class BackendTests(OriginFixture fixture) : IClassFixture<OriginFi
             $s.Backend
             1..2 | ForEach-Object { $r = Invoke-CachedWebRequest -Uri $u -Session $s; "$($r.StatusCode) $($r.FromCache)" }
             $s.Dispose()
-            """, ("port", RedisServer.FreePort()), ("u", url));
+            """, ("port", RedisServerProcess.FreePort()), ("u", url));
 
         Assert.False(result.Threw, result.ToString());
         Assert.Equal(["Redis", "200 False", "200 False"], result.BaseOutput.Select(o => o.ToString()));
@@ -378,7 +378,7 @@ public sealed class CommandsRedisCollection : ICollectionFixture<CommandsRedisFi
 /// </summary>
 public sealed class CommandsRedisFixture : IAsyncLifetime
 {
-    private RedisServer? server;
+    private RedisServerProcess? server;
 
     /// <summary>The StackExchange.Redis configuration string of the server.</summary>
     public string Configuration { get; private set; } = string.Empty;
@@ -397,7 +397,7 @@ public sealed class CommandsRedisFixture : IAsyncLifetime
             throw new InvalidOperationException("HTTPCACHE_REDIS is not set and CI=true: the Redis tests need a server (.ci/run starts one).");
         }
 
-        server = await RedisServer.StartAsync();
+        server = await RedisServerProcess.StartDedicatedAsync();
         Configuration = server.Endpoint;
     }
 
@@ -412,195 +412,20 @@ public sealed class CommandsRedisFixture : IAsyncLifetime
     /// <summary>Runs one command and returns its reply: a string, a long, null, or an array of those.</summary>
     public async Task<object?> CommandAsync(params string[] arguments)
     {
-        var (host, port) = Endpoint();
-        using var client = new TcpClient();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await client.ConnectAsync(host, port, timeout.Token);
-        var stream = client.GetStream();
-        var request = new StringBuilder().Append('*').Append(arguments.Length).Append("\r\n");
-        foreach (var argument in arguments)
-        {
-            request.Append('$').Append(Encoding.UTF8.GetByteCount(argument)).Append("\r\n").Append(argument).Append("\r\n");
-        }
-
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token);
-        return await ReadReplyAsync(new BufferedStream(stream), timeout.Token);
+        await using var connection = await OpenAsync();
+        return await connection.CommandAsync(arguments);
     }
 
-    /// <summary>The keys matching a pattern (KEYS: fine on a test server).</summary>
-    public async Task<List<string>> KeysAsync(string pattern) =>
-        ((object?[])(await CommandAsync("KEYS", pattern))!).Select(k => (string)k!).ToList();
-
-    private (string Host, int Port) Endpoint()
+    /// <summary>The keys matching a pattern.</summary>
+    public async Task<List<string>> KeysAsync(string pattern)
     {
-        var endpoint = Configuration.Split(',').First(part => !part.Contains('=', StringComparison.Ordinal)).Trim();
-        var colon = endpoint.LastIndexOf(':');
-        return colon < 0 ? (endpoint, 6379) : (endpoint[..colon], int.Parse(endpoint[(colon + 1)..], CultureInfo.InvariantCulture));
+        await using var connection = await OpenAsync();
+        return await connection.KeysAsync(pattern);
     }
 
-    private static async Task<object?> ReadReplyAsync(Stream stream, CancellationToken token)
+    private Task<RespConnection> OpenAsync()
     {
-        var line = await ReadLineAsync(stream, token);
-        switch (line[0])
-        {
-            case '+':
-                return line[1..];
-            case '-':
-                throw new InvalidOperationException("Redis: " + line[1..]);
-            case ':':
-                return long.Parse(line[1..], CultureInfo.InvariantCulture);
-            case '$':
-                var length = int.Parse(line[1..], CultureInfo.InvariantCulture);
-                if (length < 0)
-                {
-                    return null;
-                }
-
-                var buffer = new byte[length + 2];
-                await stream.ReadExactlyAsync(buffer, token);
-                return Encoding.UTF8.GetString(buffer, 0, length);
-            case '*':
-                var count = int.Parse(line[1..], CultureInfo.InvariantCulture);
-                if (count < 0)
-                {
-                    return null;
-                }
-
-                var items = new object?[count];
-                for (var i = 0; i < count; i++)
-                {
-                    items[i] = await ReadReplyAsync(stream, token);
-                }
-
-                return items;
-            default:
-                throw new InvalidOperationException("Unexpected Redis reply: " + line);
-        }
-    }
-
-    private static async Task<string> ReadLineAsync(Stream stream, CancellationToken token)
-    {
-        var bytes = new List<byte>();
-        var one = new byte[1];
-        while (true)
-        {
-            await stream.ReadExactlyAsync(one, token);
-            if (one[0] == '\n' && bytes.Count > 0 && bytes[^1] == '\r')
-            {
-                return Encoding.UTF8.GetString(bytes.ToArray(), 0, bytes.Count - 1);
-            }
-
-            bytes.Add(one[0]);
-        }
-    }
-}
-
-/// <summary>A redis-server started for the test run on a free loopback port (not daemonized: the run owns it).</summary>
-public sealed class RedisServer : IAsyncDisposable
-{
-    private readonly Process process;
-    private readonly string folder;
-
-    private RedisServer(Process process, string folder, int port)
-    {
-        this.process = process;
-        this.folder = folder;
-        Endpoint = $"127.0.0.1:{port}";
-    }
-
-    public string Endpoint { get; }
-
-    /// <summary>A loopback port nobody listens on right now.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public static async Task<RedisServer> StartAsync()
-    {
-        var executable = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "redis-server"))
-            .FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("redis-server is not installed (apt-get install -y redis-server), and HTTPCACHE_REDIS names no running server.");
-        var folder = Path.Combine(Path.GetTempPath(), "HttpCache.Commands.Tests", "redis-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        var port = FreePort();
-        var start = new ProcessStartInfo(executable)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder, "--daemonize", "no" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var server = new RedisServer(process, folder, port);
-        var deadline = Stopwatch.StartNew();
-        while (!await server.AnswersAsync())
-        {
-            if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(15))
-            {
-                await server.DisposeAsync();
-                throw new InvalidOperationException($"redis-server on {server.Endpoint} did not come up.");
-            }
-
-            await Task.Delay(25);
-        }
-
-        return server;
-    }
-
-    private async Task<bool> AnswersAsync()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await client.ConnectAsync(IPAddress.Loopback, int.Parse(Endpoint.Split(':')[1], CultureInfo.InvariantCulture), timeout.Token);
-            var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
-            var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer, timeout.Token);
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
-        }
-        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            process.Dispose();
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
+        var endpoint = RedisServersFixture.ParseEndpoint(Configuration.Split(',').First(part => !part.Contains('=', StringComparison.Ordinal)).Trim());
+        return RespConnection.OpenAsync(endpoint.Host, endpoint.Port);
     }
 }

@@ -65,7 +65,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         Assert.Equal(stored.Body, hit.Body);
 
         await session.FlushAsync(); // what was stored (or queued to be) is in Redis before it goes
-        await ShutdownAsync(server);
+        await server.ShutdownAsync();
         var clock = Stopwatch.StartNew();
         var during = new List<Fetched>();
         for (var i = 0; i < Requests; i++)
@@ -105,7 +105,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
 
         // A second outage is a new one: one warning again.
         await session.FlushAsync(); // what was stored (or queued to be) is in Redis before it goes
-        await ShutdownAsync(server);
+        await server.ShutdownAsync();
         var second = new List<Fetched>();
         for (var i = 0; i < 3; i++)
         {
@@ -234,7 +234,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         }
 
         await session.FlushAsync(); // what was stored (or queued to be) is in Redis before it goes
-        await ShutdownAsync(nodes[1]);
+        await nodes[1].ShutdownAsync();
         var during = new List<Fetched>();
         foreach (var (_, url) in mapped.Concat(mapped))
         {
@@ -336,22 +336,6 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         }
 
         return nodes;
-    }
-
-    /// <summary>Stops the server the way an operator does (SHUTDOWN NOSAVE) and waits until it is gone.</summary>
-    private static async Task ShutdownAsync(RedisServerProcess server)
-    {
-        // redis-cli reports the closed connection as an error; whether the server is gone is what counts.
-        await RedisServerProcess.RunCliAsync(["-p", server.Port.ToString(CultureInfo.InvariantCulture), "shutdown", "nosave"], TimeSpan.FromSeconds(10));
-        var deadline = Stopwatch.StartNew();
-        while (await RedisServerProcess.PingAsync(server.Port))
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"redis-server on {server.Endpoint} still answers after SHUTDOWN NOSAVE.");
-            await Task.Delay(25);
-        }
-
-        // Reaps the process (it has exited, or exits now).
-        await server.StopAsync();
     }
 
     /// <summary>Polls the store (not the handler, whose outage state the next request must end) until it answers.</summary>

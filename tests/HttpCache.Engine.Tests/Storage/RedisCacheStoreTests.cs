@@ -3,6 +3,8 @@ using System.Globalization;
 using HttpCache.Engine.Storage;
 using HttpCache.Engine.Storage.Redis;
 
+using HttpCache.Testing;
+
 namespace HttpCache.Engine.Tests.Storage;
 
 /// <summary>The contract and the Redis behaviour against one standalone server (HTTPCACHE_REDIS).</summary>
@@ -52,7 +54,7 @@ public sealed class RedisCacheStoreTests(RedisFixture redis) : RedisCacheStoreTe
         await store.SetAsync(Record("k1", primaryKey: "P"));
         Assert.NotNull(await store.GetAsync("k1"));
 
-        await server.StopAsync();
+        await server.KillAsync();
 
         // Twice: right after the crash (the client may not know yet) and once it knows.
         for (var round = 0; round < 2; round++)
