@@ -64,6 +64,34 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         PRAGMA user_version = 2;
         """;
 
+    // Schema 3's own migration, as that release ran it.
+    private const string Version2To3Migration = """
+        ALTER TABLE entries ADD COLUMN body_streamed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE entries ADD COLUMN write_id INTEGER;
+        CREATE INDEX IF NOT EXISTS ix_entries_write_id ON entries (write_id) WHERE write_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS pending_writes (
+            id         INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+            key        TEXT    NOT NULL,
+            owner      TEXT    NOT NULL,
+            started_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS body_chunks (
+            write_id INTEGER NOT NULL,
+            seq      INTEGER NOT NULL,
+            data     BLOB    NOT NULL,
+            PRIMARY KEY (write_id, seq)
+        );
+        CREATE TRIGGER IF NOT EXISTS tr_entries_chunks_delete AFTER DELETE ON entries
+        WHEN old.write_id IS NOT NULL BEGIN
+            DELETE FROM body_chunks WHERE write_id = old.write_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS tr_entries_chunks_replace AFTER UPDATE OF write_id ON entries
+        WHEN old.write_id IS NOT NULL AND old.write_id IS NOT new.write_id BEGIN
+            DELETE FROM body_chunks WHERE write_id = old.write_id;
+        END;
+        PRAGMA user_version = 3;
+        """;
+
     protected override Task<ICacheStore> CreateStoreAsync() => Task.FromResult<ICacheStore>(new SqliteCacheStore(DatabasePath));
 
     protected override Task<ICacheStore> CreateLimitedStoreAsync(StoreLimits limits) =>
@@ -160,8 +188,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
         command.CommandText = "PRAGMA user_version";
-        Assert.Equal(3L, (long?)await command.ExecuteScalarAsync());
-        Assert.Equal(3, SqliteSchema.Version);
+        Assert.Equal(4L, (long?)await command.ExecuteScalarAsync());
+        Assert.Equal(4, SqliteSchema.Version);
     }
 
     [Fact]
@@ -377,8 +405,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            // 1 -> 2 -> 3, in one go.
-            Assert.Equal(3L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            // 1 -> 2 -> 3 -> 4, in one go.
+            Assert.Equal(4L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
         }
 
         Assert.Equal("body1", Encoding.UTF8.GetString((await store.GetAsync("old-1"))!.Body));
@@ -520,7 +548,7 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
     }
 
     [Fact]
-    public async Task A_file_written_by_schema_2_is_migrated_to_3_and_takes_streamed_bodies()
+    public async Task A_file_written_by_schema_2_is_migrated_and_takes_streamed_bodies()
     {
         var path = Path.Combine(_folder, "v2.sqlite");
         Directory.CreateDirectory(_folder);
@@ -556,7 +584,7 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            Assert.Equal(3L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(4L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
         }
 
         var old = await store.GetAsync("old-0");
@@ -580,6 +608,79 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         // And it opens again as it is, migrated once.
         var again = OpenAnother(path);
         Assert.Equal(2, (await again.GetInventoryAsync()).Entries);
+    }
+
+    [Fact]
+    public async Task A_file_written_by_schema_3_is_migrated_to_4_and_finds_every_variant_with_exact_totals()
+    {
+        var path = Path.Combine(_folder, "v3.sqlite");
+        Directory.CreateDirectory(_folder);
+        using (var connection = OpenRaw(path))
+        {
+            connection.Open();
+            await ScalarAsync(connection, "PRAGMA journal_mode = WAL");
+            await ScalarAsync(connection, Version1Schema);
+            await ScalarAsync(connection, Version1To2Migration);
+            await ScalarAsync(connection, Version2To3Migration);
+            // As schema 3's writer stored entries (its insert trigger kept the total): one that varies on nothing
+            // (key = primary key) and two variants of another primary key.
+            foreach (var (key, primaryKey) in new[] { ("plain", "plain"), ("p.v1", "p"), ("p.v2", "p") })
+            {
+                using var insert = connection.CreateCommand();
+                insert.CommandText = """
+                    INSERT INTO entries (key, primary_key, method, uri, status, created_at, expires_at, keep_until,
+                                         size, hit_count, last_accessed_at, metadata, body, body_streamed, write_id)
+                    VALUES ($key, $primaryKey, 'GET', 'https://example.test/', 200, $createdAt, NULL, NULL, 9, 0, NULL, $metadata, $body, 0, NULL)
+                    ON CONFLICT (key) DO UPDATE SET size = excluded.size, metadata = excluded.metadata, body = excluded.body
+                    """;
+                insert.Parameters.AddWithValue("$key", key);
+                insert.Parameters.AddWithValue("$primaryKey", primaryKey);
+                insert.Parameters.AddWithValue("$createdAt", T0.UtcTicks);
+                insert.Parameters.AddWithValue("$metadata", Encoding.UTF8.GetBytes("meta"));
+                insert.Parameters.AddWithValue("$body", Encoding.UTF8.GetBytes("body0"));
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+
+        var store = OpenAnother(path);
+
+        using (var connection = OpenRaw(path))
+        {
+            connection.Open();
+            Assert.Equal(4L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(0L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tr_entries_insert', 'ix_entries_primary_key')"));
+            Assert.Equal(1L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_entries_variants'"));
+            // Both ways to a primary key use an index: no lookup scans the table.
+            using var plan = connection.CreateCommand();
+            plan.CommandText = "EXPLAIN QUERY PLAN SELECT key FROM entries WHERE ((key = 'p' AND primary_key = 'p') OR (primary_key = 'p' AND primary_key <> key))";
+            var steps = new List<string>();
+            using (var reader = await plan.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    steps.Add(reader.GetString(3));
+                }
+            }
+
+            Assert.Contains(steps, step => step.Contains("ix_entries_variants", StringComparison.Ordinal));
+            Assert.DoesNotContain(steps, step => step.StartsWith("SCAN", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(["p.v1", "p.v2"], (await store.GetVariantsAsync("p")).Select(r => r.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["plain"], (await store.GetVariantsAsync("plain")).Select(r => r.Key));
+        Assert.Empty(await store.GetVariantsAsync("p.v1"));
+        Assert.Equal((3L, 27L, 3L, 27L), await TotalsAsync(path));
+
+        // New rows, a replaced row, and removal by primary key: the writer's own running total stays exact.
+        await store.SetManyAsync([Record("new", primaryKey: "new"), Record("p.v3", primaryKey: "p"), Record("plain", primaryKey: "plain", body: "a longer body")]);
+        var totals = await TotalsAsync(path);
+        Assert.Equal((totals.CountedEntries, totals.CountedBytes), (totals.Entries, totals.Bytes));
+        Assert.Equal(5L, totals.Entries);
+        Assert.Equal(3, await store.RemoveAsync(new CacheQuery { PrimaryKey = "p" }));
+        Assert.Equal("a longer body", Encoding.UTF8.GetString((await store.GetVariantsAsync("plain")).Single().Body));
+        totals = await TotalsAsync(path);
+        Assert.Equal((2L, totals.CountedBytes), (totals.Entries, totals.Bytes));
+        Assert.Equal(totals.CountedEntries, totals.Entries);
     }
 
     [Fact]

@@ -46,22 +46,36 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
 
     // body_streamed comes after the blobs (schema 3 added it), where reading it costs nothing: a streamed entry's
     // body is empty, and a normal one's is read anyway. A streamed entry's chunks are never read here.
-    private const string GetVariantsSql = $"SELECT {InfoColumns}, metadata, body, body_streamed FROM entries WHERE primary_key = $primaryKey";
+    private const string GetVariantsSql = $"SELECT {InfoColumns}, metadata, body, body_streamed FROM entries WHERE {PrimaryKeyIs}";
+
+    // Schema 4 indexes a primary key only where it differs from the key: the first branch finds the usual entry
+    // through the key's index, the second the other variants through ix_entries_variants (its WHERE is repeated
+    // here so SQLite can use that partial index).
+    private const string PrimaryKeyIs =
+        "((key = $primaryKey AND primary_key = $primaryKey) OR (primary_key = $primaryKey AND primary_key <> key))";
     private const string GetSql = $"SELECT {InfoColumns}, metadata, body, body_streamed FROM entries WHERE key = $key";
 
-    // An upsert, not INSERT OR REPLACE: it fires the update triggers that keep the running total and delete the
-    // chunks of a streamed entry it replaces (see SqliteSchema).
-    private const string SetSql = $"""
+    // A new row: no update trigger hangs on this statement (see SqliteSchema, version 4), and the writer adds
+    // it to the running total itself (AddToTotalsSql). DO NOTHING, not REPLACE: a REPLACE deletes the old row
+    // and fires the delete triggers.
+    private const string InsertSql = $"""
         INSERT INTO entries ({InfoColumns}, metadata, body, body_streamed, write_id)
         VALUES ($key, $primaryKey, $method, $uri, $status, $createdAt, $expiresAt, $keepUntil, $size, $hitCount,
                 $lastAccessedAt, $metadata, $body, $bodyStreamed, $writeId)
-        ON CONFLICT (key) DO UPDATE SET
-            primary_key = excluded.primary_key, method = excluded.method, uri = excluded.uri, status = excluded.status,
-            created_at = excluded.created_at, expires_at = excluded.expires_at, keep_until = excluded.keep_until,
-            size = excluded.size, hit_count = excluded.hit_count, last_accessed_at = excluded.last_accessed_at,
-            metadata = excluded.metadata, body = excluded.body, body_streamed = excluded.body_streamed,
-            write_id = excluded.write_id
+        ON CONFLICT (key) DO NOTHING
         """;
+
+    // An existing row: its update triggers keep the running total and delete the chunks of a streamed entry it replaces.
+    private const string ReplaceSql = """
+        UPDATE entries SET
+            primary_key = $primaryKey, method = $method, uri = $uri, status = $status, created_at = $createdAt,
+            expires_at = $expiresAt, keep_until = $keepUntil, size = $size, hit_count = $hitCount,
+            last_accessed_at = $lastAccessedAt, metadata = $metadata, body = $body, body_streamed = $bodyStreamed,
+            write_id = $writeId
+        WHERE key = $key
+        """;
+
+    private const string AddToTotalsSql = "UPDATE totals SET entries = entries + 1, bytes = bytes + $size WHERE id = 1";
 
     private const string DeleteKeySql = "DELETE FROM entries WHERE key = $key";
 
@@ -222,14 +236,9 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
     public Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (_limits is null)
-        {
-            // The hot path without limits: one statement, in its own implicit transaction.
-            return Run(record, static (connection, record) => Upsert(connection, record), cancellationToken);
-        }
-
         return Run((record, limits: _limits), static (connection, state) =>
-            connection.InWriteTransaction(state, static (c, state) => SetWithinLimits(c, state.record, state.limits)), cancellationToken);
+            connection.InWriteTransaction(state, static (c, state) =>
+                state.limits is null ? Upsert(c, state.record) : SetWithinLimits(c, state.record, state.limits)), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -613,10 +622,24 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
     private static int Upsert(PooledConnection connection, CacheRecord record) => Upsert(connection, record, null, record.Body.Length);
 
     // writeId null: the body goes in the row. Otherwise the row points at the chunks of that write (an empty body
-    // blob), and its size counts the streamed body's length.
+    // blob), and its size counts the streamed body's length. Runs inside the caller's write transaction: the
+    // row and the running total change together.
     private static int Upsert(PooledConnection connection, CacheRecord record, long? writeId, long bodyLength)
     {
-        var command = connection.Command(SetSql);
+        var size = (long)record.Metadata.Length + bodyLength;
+        if (Write(connection.Command(InsertSql), record, writeId, size) == 1)
+        {
+            var totals = connection.Command(AddToTotalsSql);
+            totals.Parameters.AddWithValue("$size", size);
+            totals.ExecuteNonQuery();
+            return 1;
+        }
+
+        return Write(connection.Command(ReplaceSql), record, writeId, size);
+    }
+
+    private static int Write(SqliteCommand command, CacheRecord record, long? writeId, long size)
+    {
         var parameters = command.Parameters;
         parameters.AddWithValue("$key", record.Key);
         parameters.AddWithValue("$primaryKey", record.PrimaryKey);
@@ -626,7 +649,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
         parameters.AddWithValue("$createdAt", record.CreatedAt.UtcTicks);
         parameters.AddWithValue("$expiresAt", Ticks(record.ExpiresAt));
         parameters.AddWithValue("$keepUntil", Ticks(record.KeepUntil));
-        parameters.AddWithValue("$size", (long)record.Metadata.Length + bodyLength);
+        parameters.AddWithValue("$size", size);
         parameters.AddWithValue("$hitCount", record.HitCount);
         parameters.AddWithValue("$lastAccessedAt", Ticks(record.LastAccessedAt));
         parameters.AddWithValue("$metadata", record.Metadata);
@@ -746,7 +769,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
 
         if (query.PrimaryKey is not null)
         {
-            And("primary_key = $primaryKey");
+            And(PrimaryKeyIs);
         }
 
         if (query.ExpiredAsOf is not null)
