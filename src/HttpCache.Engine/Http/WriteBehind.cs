@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using HttpCache.Engine.Storage;
 
@@ -11,6 +12,13 @@ namespace HttpCache.Engine.Http;
 /// listing, removing, resetting, invalidating and flushing drain first, so no queued write can
 /// resurrect what they removed. A failed write is reported on the next request.
 /// </summary>
+/// <remarks>
+/// The writer commits at most once per <see cref="FlushInterval"/>: a write after a quiet spell lands at once,
+/// but under a stream of misses each commit takes everything queued meanwhile. One commit for many records
+/// is what makes a store write cheap (an SQLite commit costs more than the rows in it), and waking the writer
+/// for every miss would cost the request path a thread hand-off each time. The interval is real time, not
+/// the session's clock: it paces the writer, it says nothing about freshness.
+/// </remarks>
 internal sealed class WriteBehind
 {
     private readonly ICacheStore store;
@@ -19,6 +27,7 @@ internal sealed class WriteBehind
     private readonly object gate = new();
     private readonly Task loop;
     private Failure? failure;
+    private TaskCompletionSource flushNow = NewSignal();
 
     public WriteBehind(ICacheStore store)
     {
@@ -43,7 +52,7 @@ internal sealed class WriteBehind
         {
             // The session is closing: write it now rather than lose it.
             store.SetAsync(record).GetAwaiter().GetResult();
-            Forget(record);
+            Forget([record]);
         }
     }
 
@@ -63,13 +72,21 @@ internal sealed class WriteBehind
     public Task DrainAsync(CancellationToken cancellationToken = default)
     {
         var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return queue.Writer.TryWrite(new Work(null, barrier)) ? barrier.Task.WaitAsync(cancellationToken) : loop.WaitAsync(cancellationToken);
+        if (!queue.Writer.TryWrite(new Work(null, barrier)))
+        {
+            return loop.WaitAsync(cancellationToken);
+        }
+
+        // Whoever waits for the writes should not also wait out the pause between commits.
+        Volatile.Read(ref flushNow).TrySetResult();
+        return barrier.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>Writes what is queued and stops taking work.</summary>
     public async Task StopAsync()
     {
         queue.Writer.TryComplete();
+        Volatile.Read(ref flushNow).TrySetResult();
         await loop.ConfigureAwait(false);
     }
 
@@ -77,8 +94,23 @@ internal sealed class WriteBehind
     {
         var batch = new List<CacheRecord>(MaxBatch);
         var barriers = new List<TaskCompletionSource>();
+        // As if the last commit were long past: the first write lands at once.
+        var lastCommit = Stopwatch.GetTimestamp() - (long)(FlushInterval.TotalSeconds * Stopwatch.Frequency);
         while (await queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            var wait = FlushInterval - Stopwatch.GetElapsedTime(lastCommit);
+            if (wait > TimeSpan.Zero)
+            {
+                var signal = Volatile.Read(ref flushNow);
+                await Task.WhenAny(signal.Task, Task.Delay(wait)).ConfigureAwait(false);
+                if (signal.Task.IsCompleted)
+                {
+                    Interlocked.CompareExchange(ref flushNow, NewSignal(), signal);
+                }
+            }
+
+            lastCommit = Stopwatch.GetTimestamp();
+
             // Whatever queued up meanwhile goes in one store call (one SQLite transaction).
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var work))
             {
@@ -88,11 +120,10 @@ internal sealed class WriteBehind
                     break;
                 }
 
-                if (IsLatest(work.Record!))
-                {
-                    batch.Add(work.Record!);
-                }
+                batch.Add(work.Record!);
             }
+
+            KeepLatest(batch);
 
             if (batch.Count > 0)
             {
@@ -106,11 +137,7 @@ internal sealed class WriteBehind
                 }
                 finally
                 {
-                    foreach (var record in batch)
-                    {
-                        Forget(record);
-                    }
-
+                    Forget(batch);
                     batch.Clear();
                 }
             }
@@ -124,28 +151,38 @@ internal sealed class WriteBehind
         }
     }
 
-    private const int MaxBatch = 64;
+    /// <summary>The least time between two commits of queued writes.</summary>
+    internal static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(10);
 
-    private bool IsLatest(CacheRecord record)
+    private const int MaxBatch = 512;
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // One lock a batch, not one a record: the request path takes the same lock to queue and to look up.
+    // A record a later write of the same key replaced is dropped; that later write is further down the queue.
+    private void KeepLatest(List<CacheRecord> batch)
     {
         lock (gate)
         {
-            return pending.TryGetValue(record.PrimaryKey, out var variants)
-                && variants.TryGetValue(record.Key, out var latest) && ReferenceEquals(latest, record);
+            batch.RemoveAll(record => !(pending.TryGetValue(record.PrimaryKey, out var variants)
+                && variants.TryGetValue(record.Key, out var latest) && ReferenceEquals(latest, record)));
         }
     }
 
-    private void Forget(CacheRecord record)
+    private void Forget(List<CacheRecord> batch)
     {
         lock (gate)
         {
-            if (pending.TryGetValue(record.PrimaryKey, out var variants)
-                && variants.TryGetValue(record.Key, out var latest) && ReferenceEquals(latest, record))
+            foreach (var record in batch)
             {
-                variants.Remove(record.Key);
-                if (variants.Count == 0)
+                if (pending.TryGetValue(record.PrimaryKey, out var variants)
+                    && variants.TryGetValue(record.Key, out var latest) && ReferenceEquals(latest, record))
                 {
-                    pending.Remove(record.PrimaryKey);
+                    variants.Remove(record.Key);
+                    if (variants.Count == 0)
+                    {
+                        pending.Remove(record.PrimaryKey);
+                    }
                 }
             }
         }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using HttpCache.Engine.Storage;
 using HttpCache.Engine.Storage.Memory;
 
@@ -31,6 +32,26 @@ internal sealed class FailingStore : ICacheStore
 
     public Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default) =>
         Write(() => inner.SetAsync(record, cancellationToken));
+
+    /// <summary>While set, every batch of writes waits for it before it is written.</summary>
+    public Task? HoldWrites { get; set; }
+
+    /// <summary>How many records each batch of writes held, in order.</summary>
+    public ConcurrentQueue<int> Batches { get; } = new();
+
+    public async Task SetManyAsync(IReadOnlyList<CacheRecord> records, CancellationToken cancellationToken = default)
+    {
+        Batches.Enqueue(records.Count);
+        if (HoldWrites is { } hold)
+        {
+            await hold.WaitAsync(cancellationToken);
+        }
+
+        foreach (var record in records)
+        {
+            await SetAsync(record, cancellationToken);
+        }
+    }
 
     public Task<int> RemoveAsync(CacheQuery query, CancellationToken cancellationToken = default) =>
         Write(() => inner.RemoveAsync(query, cancellationToken));
