@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -35,7 +36,7 @@ public static class CacheKey
     /// </summary>
     public static string Primary(string method, Uri uri, byte[]? body, string? contentType, IReadOnlySet<string>? ignored)
     {
-        var bodyDigest = body is { Length: > 0 } ? Convert.ToHexString(SHA256.HashData(NormalizeBody(body, contentType, ignored))).ToLowerInvariant() : string.Empty;
+        var bodyDigest = body is { Length: > 0 } ? LowerHex(SHA256.HashData(NormalizeBody(body, contentType, ignored))) : string.Empty;
         return Hash(string.Concat(method.ToUpperInvariant(), Record.ToString(), NormalizeUrl(uri, ignored), Record.ToString(), bodyDigest), 16);
     }
 
@@ -49,14 +50,21 @@ public static class CacheKey
         }
 
         var parameters = query[1..].Split('&');
+        var redacted = false;
         for (var i = 0; i < parameters.Length; i++)
         {
-            var equals = parameters[i].IndexOf('=');
-            var name = Uri.UnescapeDataString(equals < 0 ? parameters[i] : parameters[i][..equals]);
-            if (ignored.Contains(name))
+            if (IsIgnored(parameters[i], ignored))
             {
+                var equals = parameters[i].IndexOf('=');
                 parameters[i] = (equals < 0 ? parameters[i] : parameters[i][..equals]) + "=" + Redacted;
+                redacted = true;
             }
+        }
+
+        if (!redacted)
+        {
+            // Nothing secret in it (the usual case): no need to build the URL again.
+            return uri.AbsoluteUri;
         }
 
         var builder = new UriBuilder(uri) { Query = string.Join('&', parameters) };
@@ -152,23 +160,68 @@ public static class CacheKey
         var query = uri.Query;
         if (query.Length > 1)
         {
-            var parameters = query[1..].Split('&', StringSplitOptions.RemoveEmptyEntries)
-                .Where(p => ignored is null || !ignored.Contains(Uri.UnescapeDataString(p.Split('=')[0])))
-                .ToArray();
-            Array.Sort(parameters, StringComparer.Ordinal);
-            if (parameters.Length > 0)
+            var parameters = query[1..].Split('&', StringSplitOptions.RemoveEmptyEntries);
+            var kept = parameters.Length;
+            if (ignored is { Count: > 0 })
             {
-                builder.Append('?').AppendJoin('&', parameters);
+                kept = 0;
+                foreach (var parameter in parameters)
+                {
+                    if (!IsIgnored(parameter, ignored))
+                    {
+                        parameters[kept++] = parameter;
+                    }
+                }
+            }
+
+            Array.Sort(parameters, 0, kept, StringComparer.Ordinal);
+            for (var i = 0; i < kept; i++)
+            {
+                builder.Append(i == 0 ? '?' : '&').Append(parameters[i]);
             }
         }
 
         return builder.ToString();
     }
 
+    // A parameter's name is what comes before its first '=', unescaped.
+    private static bool IsIgnored(string parameter, IReadOnlySet<string> ignored)
+    {
+        var equals = parameter.IndexOf('=');
+        return ignored.Contains(Uri.UnescapeDataString(equals < 0 ? parameter : parameter[..equals]));
+    }
+
     private static string Hash(string text, int bytes)
     {
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(text), digest);
-        return Convert.ToHexString(digest[..bytes]).ToLowerInvariant();
+        // Keys are computed on every request: the text is encoded without a heap copy when it is short.
+        var length = Encoding.UTF8.GetMaxByteCount(text.Length);
+        var rented = length > 1024 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        try
+        {
+            Span<byte> utf8 = rented is null ? stackalloc byte[1024] : rented;
+            var written = Encoding.UTF8.GetBytes(text, utf8);
+            Span<byte> digest = stackalloc byte[32];
+            SHA256.HashData(utf8[..written], digest);
+            return LowerHex(digest[..bytes]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static string LowerHex(ReadOnlySpan<byte> bytes)
+    {
+        Span<char> chars = stackalloc char[bytes.Length * 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            chars[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
+            chars[(2 * i) + 1] = "0123456789abcdef"[bytes[i] & 0xF];
+        }
+
+        return new string(chars);
     }
 }

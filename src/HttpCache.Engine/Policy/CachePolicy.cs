@@ -461,26 +461,48 @@ public static class CachePolicy
     /// </summary>
     public static List<KeyValuePair<string, string[]>> StorableHeaders(HttpResponseMessage response)
     {
-        var connectionNamed = new HashSet<string>(response.Headers.Connection, StringComparer.OrdinalIgnoreCase);
-        var result = new List<KeyValuePair<string, string[]>>();
-        IEnumerable<KeyValuePair<string, IEnumerable<string>>> all = response.Headers.NonValidated
-            .Select(h => new KeyValuePair<string, IEnumerable<string>>(h.Key, h.Value));
-        if (response.Content is not null)
+        // Read without validation or parsing: every miss that is stored runs this.
+        HashSet<string>? connectionNamed = null;
+        if (response.Headers.NonValidated.TryGetValues("Connection", out var connection))
         {
-            all = all.Concat(response.Content.Headers.NonValidated.Select(h => new KeyValuePair<string, IEnumerable<string>>(h.Key, h.Value)));
+            connectionNamed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var value in connection)
+            {
+                foreach (var token in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    connectionNamed.Add(token);
+                }
+            }
         }
 
-        foreach (var (name, values) in all)
+        var result = new List<KeyValuePair<string, string[]>>();
+        Add(result, response.Headers.NonValidated, connectionNamed);
+        if (response.Content is not null)
         {
-            if (HopByHop.Contains(name) || connectionNamed.Contains(name) || string.Equals(name, "Age", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            result.Add(new(name, values.ToArray()));
+            Add(result, response.Content.Headers.NonValidated, connectionNamed);
         }
 
         return result;
+
+        static void Add(List<KeyValuePair<string, string[]>> result, HttpHeadersNonValidated headers, HashSet<string>? connectionNamed)
+        {
+            foreach (var (name, values) in headers)
+            {
+                if (HopByHop.Contains(name) || connectionNamed?.Contains(name) == true || string.Equals(name, "Age", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                var copy = new string[values.Count];
+                var i = 0;
+                foreach (var value in values)
+                {
+                    copy[i++] = value;
+                }
+
+                result.Add(new(name, copy));
+            }
+        }
     }
 
     /// <summary>
