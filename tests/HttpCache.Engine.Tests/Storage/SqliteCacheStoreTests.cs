@@ -148,6 +148,21 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         return await command.ExecuteScalarAsync();
     }
 
+    /// <summary>A new file in WAL mode with an earlier release's schema: its scripts, run in order.</summary>
+    private async Task<SqliteConnection> OpenWrittenByAsync(string path, params string[] schemaScripts)
+    {
+        Directory.CreateDirectory(_folder);
+        var connection = OpenRaw(path);
+        connection.Open();
+        await ScalarAsync(connection, "PRAGMA journal_mode = WAL");
+        foreach (var script in schemaScripts)
+        {
+            await ScalarAsync(connection, script);
+        }
+
+        return connection;
+    }
+
     private async Task<(long Entries, long Bytes, long CountedEntries, long CountedBytes)> TotalsAsync(string? path = null)
     {
         using var connection = OpenRaw(path);
@@ -374,12 +389,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
     public async Task A_file_written_by_schema_1_is_migrated_and_keeps_everything()
     {
         var path = Path.Combine(_folder, "v1.sqlite");
-        Directory.CreateDirectory(_folder);
-        using (var connection = OpenRaw(path))
+        using (var connection = await OpenWrittenByAsync(path, Version1Schema))
         {
-            connection.Open();
-            await ScalarAsync(connection, "PRAGMA journal_mode = WAL");
-            await ScalarAsync(connection, Version1Schema);
             for (var i = 0; i < 3; i++)
             {
                 using var insert = connection.CreateCommand();
@@ -551,13 +562,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
     public async Task A_file_written_by_schema_2_is_migrated_and_takes_streamed_bodies()
     {
         var path = Path.Combine(_folder, "v2.sqlite");
-        Directory.CreateDirectory(_folder);
-        using (var connection = OpenRaw(path))
+        using (var connection = await OpenWrittenByAsync(path, Version1Schema, Version1To2Migration))
         {
-            connection.Open();
-            await ScalarAsync(connection, "PRAGMA journal_mode = WAL");
-            await ScalarAsync(connection, Version1Schema);
-            await ScalarAsync(connection, Version1To2Migration);
             for (var i = 0; i < 2; i++)
             {
                 using var insert = connection.CreateCommand();
@@ -614,14 +620,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
     public async Task A_file_written_by_schema_3_is_migrated_to_4_and_finds_every_variant_with_exact_totals()
     {
         var path = Path.Combine(_folder, "v3.sqlite");
-        Directory.CreateDirectory(_folder);
-        using (var connection = OpenRaw(path))
+        using (var connection = await OpenWrittenByAsync(path, Version1Schema, Version1To2Migration, Version2To3Migration))
         {
-            connection.Open();
-            await ScalarAsync(connection, "PRAGMA journal_mode = WAL");
-            await ScalarAsync(connection, Version1Schema);
-            await ScalarAsync(connection, Version1To2Migration);
-            await ScalarAsync(connection, Version2To3Migration);
             // As schema 3's writer stored entries (its insert trigger kept the total): one that varies on nothing
             // (key = primary key) and two variants of another primary key.
             foreach (var (key, primaryKey) in new[] { ("plain", "plain"), ("p.v1", "p"), ("p.v2", "p") })
