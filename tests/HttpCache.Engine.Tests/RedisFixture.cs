@@ -15,12 +15,14 @@ namespace HttpCache.Engine.Tests;
 /// </summary>
 public abstract class RedisFixtureBase : IAsyncLifetime
 {
-    private readonly List<RedisServerProcess> _servers = [];
-    private string? _folder;
+    private RedisDeployment? _deployment;
     private ConnectionMultiplexer? _connection;
 
     /// <summary>The environment variable holding the address.</summary>
     protected abstract string Variable { get; }
+
+    /// <summary>A three-primary Cluster rather than one standalone server.</summary>
+    protected abstract bool Cluster { get; }
 
     /// <summary>The StackExchange.Redis configuration string of the servers (endpoints only).</summary>
     public string Configuration { get; private set; } = "";
@@ -29,27 +31,12 @@ public abstract class RedisFixtureBase : IAsyncLifetime
     public IConnectionMultiplexer Connection => _connection ?? throw new InvalidOperationException("The fixture is not initialized.");
 
     /// <summary>Whether this fixture started the servers (rather than reading them from the environment).</summary>
-    public bool StartedOwnServers => _servers.Count > 0;
+    public bool StartedOwnServers => _deployment?.StartedOwnServers == true;
 
     public async Task InitializeAsync()
     {
-        var configured = Environment.GetEnvironmentVariable(Variable);
-        if (string.IsNullOrWhiteSpace(configured))
-        {
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidOperationException(
-                    $"{Variable} is not set and CI=true: the Redis tests need a server. Start them with `.ci/redis.sh start` and export what it prints.");
-            }
-
-            _folder = Path.Combine(Path.GetTempPath(), "HttpCache.Tests", "redis-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(_folder);
-            Configuration = await StartServersAsync(_folder, _servers);
-        }
-        else
-        {
-            Configuration = configured.Trim();
-        }
+        _deployment = await RedisDeployment.FindOrStartAsync(Variable, Cluster);
+        Configuration = _deployment.Configuration;
 
         var options = ConfigurationOptions.Parse(Configuration);
         options.AbortOnConnectFail = false;
@@ -75,19 +62,11 @@ public abstract class RedisFixtureBase : IAsyncLifetime
             await _connection.DisposeAsync();
         }
 
-        foreach (var server in _servers)
+        if (_deployment is not null)
         {
-            await server.DisposeAsync();
-        }
-
-        if (_folder is not null && Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
+            await _deployment.DisposeAsync();
         }
     }
-
-    /// <summary>Starts the servers; returns their configuration string.</summary>
-    protected abstract Task<string> StartServersAsync(string folder, List<RedisServerProcess> servers);
 
     /// <summary>Deletes every key of a namespace, on every primary.</summary>
     public async Task DeleteNamespaceAsync(string @namespace)
@@ -128,12 +107,7 @@ public sealed class RedisFixture : RedisFixtureBase
 {
     protected override string Variable => "HTTPCACHE_REDIS";
 
-    protected override async Task<string> StartServersAsync(string folder, List<RedisServerProcess> servers)
-    {
-        var server = await RedisServerProcess.StartAsync(RedisServerProcess.FreePort(), folder);
-        servers.Add(server);
-        return server.Endpoint;
-    }
+    protected override bool Cluster => false;
 }
 
 /// <summary>A three-primary Cluster: HTTPCACHE_REDIS_CLUSTER, e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002.</summary>
@@ -141,52 +115,7 @@ public sealed class RedisClusterFixture : RedisFixtureBase
 {
     protected override string Variable => "HTTPCACHE_REDIS_CLUSTER";
 
-    protected override async Task<string> StartServersAsync(string folder, List<RedisServerProcess> servers)
-    {
-        for (var i = 0; i < 3; i++)
-        {
-            var port = RedisServerProcess.FreePort();
-            var busPort = RedisServerProcess.FreePort();
-            servers.Add(await RedisServerProcess.StartAsync(
-                port,
-                folder,
-                "--cluster-enabled", "yes",
-                "--cluster-config-file", Path.Combine(folder, $"nodes-{port}.conf"),
-                "--cluster-port", busPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--cluster-node-timeout", "5000"));
-        }
-
-        var create = new List<string> { "--cluster", "create" };
-        create.AddRange(servers.Select(s => s.Endpoint));
-        create.AddRange(["--cluster-replicas", "0", "--cluster-yes"]);
-        var (exitCode, output) = await RedisServerProcess.RunCliAsync(create, TimeSpan.FromSeconds(60));
-        if (exitCode != 0)
-        {
-            throw new InvalidOperationException($"redis-cli --cluster create failed ({exitCode}):\n{output}");
-        }
-
-        var deadline = Stopwatch.StartNew();
-        foreach (var server in servers)
-        {
-            while (true)
-            {
-                var (_, info) = await RedisServerProcess.RunCliAsync(["-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "cluster", "info"], TimeSpan.FromSeconds(10));
-                if (info.Contains("cluster_state:ok", StringComparison.Ordinal))
-                {
-                    break;
-                }
-
-                if (deadline.Elapsed > TimeSpan.FromSeconds(60))
-                {
-                    throw new InvalidOperationException($"The cluster on {string.Join(",", servers.Select(s => s.Endpoint))} did not reach cluster_state:ok:\n{info}");
-                }
-
-                await Task.Delay(100);
-            }
-        }
-
-        return string.Join(",", servers.Select(s => s.Endpoint));
-    }
+    protected override bool Cluster => true;
 }
 
 [CollectionDefinition(Name)]

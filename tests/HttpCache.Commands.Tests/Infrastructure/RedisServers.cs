@@ -17,38 +17,24 @@ namespace HttpCache.Commands.Tests.Infrastructure;
 /// </summary>
 public abstract class RedisServersFixture : IAsyncLifetime
 {
-    private readonly List<RedisServerProcess> _servers = [];
-    private string? _folder;
+    private RedisDeployment? _deployment;
 
     /// <summary>The environment variable holding the address.</summary>
     protected abstract string Variable { get; }
+
+    /// <summary>A three-primary Cluster rather than one standalone server.</summary>
+    protected abstract bool Cluster { get; }
 
     /// <summary>The StackExchange.Redis configuration string of the servers, as New-HttpCacheSession -RedisConfiguration takes it.</summary>
     public string Configuration { get; private set; } = string.Empty;
 
     /// <summary>Whether this fixture started the servers (rather than reading them from the environment).</summary>
-    public bool StartedOwnServers => _servers.Count > 0;
+    public bool StartedOwnServers => _deployment?.StartedOwnServers == true;
 
     public async Task InitializeAsync()
     {
-        var configured = Environment.GetEnvironmentVariable(Variable);
-        if (string.IsNullOrWhiteSpace(configured))
-        {
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new InvalidOperationException(
-                    $"{Variable} is not set and CI=true: the Redis tests need a server. .ci/run starts them (`bash .ci/redis.sh start` prints the exports).");
-            }
-
-            _folder = Path.Combine(Path.GetTempPath(), "HttpCache.Tests", "redis-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(_folder);
-            Configuration = await StartServersAsync(_folder, _servers);
-        }
-        else
-        {
-            Configuration = configured.Trim();
-        }
-
+        _deployment = await RedisDeployment.FindOrStartAsync(Variable, Cluster);
+        Configuration = _deployment.Configuration;
         var primaries = await PrimariesAsync();
         if (primaries.Count == 0)
         {
@@ -58,19 +44,11 @@ public abstract class RedisServersFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var server in _servers)
+        if (_deployment is not null)
         {
-            await server.DisposeAsync();
-        }
-
-        if (_folder is not null)
-        {
-            RedisServerProcess.DeleteFolder(_folder);
+            await _deployment.DisposeAsync();
         }
     }
-
-    /// <summary>Starts the servers; returns their configuration string.</summary>
-    protected abstract Task<string> StartServersAsync(string folder, List<RedisServerProcess> servers);
 
     /// <summary>The primaries to walk: the configured endpoints, or a Cluster's primaries as it reports them.</summary>
     protected virtual Task<List<DnsEndPoint>> PrimariesAsync() => Task.FromResult(ConfiguredEndpoints(Configuration));
@@ -124,12 +102,7 @@ public sealed class RedisStandaloneFixture : RedisServersFixture
 {
     protected override string Variable => "HTTPCACHE_REDIS";
 
-    protected override async Task<string> StartServersAsync(string folder, List<RedisServerProcess> servers)
-    {
-        var server = await RedisServerProcess.StartAsync(RedisServerProcess.FreePort(), folder);
-        servers.Add(server);
-        return server.Endpoint;
-    }
+    protected override bool Cluster => false;
 }
 
 /// <summary>A three-primary Cluster: HTTPCACHE_REDIS_CLUSTER, e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002.</summary>
@@ -137,53 +110,7 @@ public sealed class RedisClusterServersFixture : RedisServersFixture
 {
     protected override string Variable => "HTTPCACHE_REDIS_CLUSTER";
 
-    protected override async Task<string> StartServersAsync(string folder, List<RedisServerProcess> servers)
-    {
-        for (var i = 0; i < 3; i++)
-        {
-            var port = RedisServerProcess.FreePort();
-            var busPort = RedisServerProcess.FreePort();
-            servers.Add(await RedisServerProcess.StartAsync(
-                port,
-                folder,
-                "--cluster-enabled", "yes",
-                "--cluster-config-file", Path.Combine(folder, $"nodes-{port.ToString(CultureInfo.InvariantCulture)}.conf"),
-                "--cluster-port", busPort.ToString(CultureInfo.InvariantCulture),
-                "--cluster-node-timeout", "5000"));
-        }
-
-        var (exitCode, output) = await RedisServerProcess.RunCliAsync(
-            ["--cluster", "create", .. servers.Select(s => s.Endpoint), "--cluster-replicas", "0", "--cluster-yes"],
-            TimeSpan.FromSeconds(60));
-        if (exitCode != 0)
-        {
-            throw new InvalidOperationException($"redis-cli --cluster create failed ({exitCode}):\n{output}");
-        }
-
-        var deadline = Stopwatch.StartNew();
-        foreach (var server in servers)
-        {
-            while (true)
-            {
-                await using (var connection = await RespConnection.OpenAsync("127.0.0.1", server.Port))
-                {
-                    if (((string?)await connection.CommandAsync("CLUSTER", "INFO"))?.Contains("cluster_state:ok", StringComparison.Ordinal) == true)
-                    {
-                        break;
-                    }
-                }
-
-                if (deadline.Elapsed > TimeSpan.FromSeconds(60))
-                {
-                    throw new InvalidOperationException($"The cluster on {string.Join(",", servers.Select(s => s.Endpoint))} did not reach cluster_state:ok.");
-                }
-
-                await Task.Delay(100);
-            }
-        }
-
-        return string.Join(",", servers.Select(s => s.Endpoint));
-    }
+    protected override bool Cluster => true;
 
     /// <summary>The primaries the Cluster reports (CLUSTER NODES on the first configured node that answers).</summary>
     protected override async Task<List<DnsEndPoint>> PrimariesAsync()
