@@ -18,9 +18,9 @@ namespace HttpCache.Engine.Storage.Sqlite;
 /// The price: a call that meets another writer's lock blocks its thread for up to the busy timeout.
 /// </para>
 /// <para>
-/// With <see cref="StoreLimits"/>, a write, the check of the running total (kept by triggers) and any
+/// With <see cref="StoreLimits"/>, a write, the check of the running total (kept by the writer and the update and delete triggers) and any
 /// evictions happen in one <c>BEGIN IMMEDIATE</c> transaction, so concurrent writers, in this process or
-/// others, never leave the file over its bounds. Without limits a write stays a single statement. The entry
+/// others, never leave the file over its bounds. Without limits a write is the row and the running total, also in one such transaction. The entry
 /// just written is never the one evicted for it: the write is its most recent use.
 /// </para>
 /// <para>
