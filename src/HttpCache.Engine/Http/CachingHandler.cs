@@ -140,7 +140,7 @@ public sealed class CachingHandler : DelegatingHandler
             body = await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings.EffectiveIgnoredParameters);
+        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings, request.Headers.Host);
         info.CacheKey = primaryKey;
 
         var (stored, storeUsable) = await FindAsync(primaryKey, request, info, cancellationToken).ConfigureAwait(false);
@@ -359,7 +359,7 @@ public sealed class CachingHandler : DelegatingHandler
             StatusCode = (int)response.StatusCode,
             ReasonPhrase = response.ReasonPhrase,
             Version = response.Version,
-            Headers = CachePolicy.StorableHeaders(response),
+            Headers = CachePolicy.StorableHeaders(response, settings),
             VaryValues = varyValues,
             RequestTime = requestTime,
             ResponseTime = responseTime,
@@ -466,7 +466,7 @@ public sealed class CachingHandler : DelegatingHandler
             {
                 foreach (var method in new[] { "GET", "HEAD" })
                 {
-                    var primary = CacheKey.Primary(method, uri, null, null, settings.EffectiveIgnoredParameters);
+                    var primary = CacheKey.Primary(method, uri, null, null, settings);
                     removed += await store.RemoveAsync(new CacheQuery { PrimaryKey = primary }, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -604,7 +604,7 @@ public sealed class CachingHandler : DelegatingHandler
     {
         counters.Increment(CacheCounter.Hits);
         counters.Increment(CacheCounter.Revalidations);
-        var merged = CachePolicy.MergeNotModified(stored.Headers, notModified);
+        var merged = CachePolicy.MergeNotModified(stored.Headers, notModified, settings);
         var renewed = new StoredResponse
         {
             Record = stored.Record,
@@ -809,7 +809,7 @@ public sealed class CachingHandler : DelegatingHandler
         Key = key,
         PrimaryKey = primaryKey,
         Method = request.Method.Method.ToUpperInvariant(),
-        Uri = CacheKey.RedactUrl(request.RequestUri!, settings.EffectiveIgnoredParameters),
+        Uri = CacheKey.RedactUrl(request.RequestUri!, settings),
         StatusCode = status,
         CreatedAt = createdAt,
         ExpiresAt = expiresAt,

@@ -34,6 +34,18 @@ public static class CachePolicy
         "Connection", "Proxy-Connection", "Keep-Alive", "TE", "Transfer-Encoding", "Upgrade", "Trailer",
     };
 
+    // §3.1: specific to the proxy the request went through; no cache may store them.
+    private static readonly HashSet<string> NeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Proxy-Authenticate", "Proxy-Authentication-Info",
+    };
+
+    // Cookies set for the user who asked (Set-Cookie2 is RFC 2965's obsolete form): never replayed to another.
+    private static readonly HashSet<string> SharedNeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Set-Cookie", "Set-Cookie2",
+    };
+
     /// <summary>
     /// Whether the cache looks at this request at all. Null when it does; otherwise the reason it stays out.
     /// </summary>
@@ -86,10 +98,9 @@ public static class CachePolicy
                 }
             }
 
-            foreach (var credential in CredentialsInForce(settings))
+            foreach (var credential in SecretHeaders(request, settings))
             {
-                if (matches && !variant.VaryValues.Any(v => string.Equals(v.Key, credential, StringComparison.OrdinalIgnoreCase))
-                    && KeyedValue(request, credential, settings).Length != 0)
+                if (matches && !variant.VaryValues.Any(v => string.Equals(v.Key, credential, StringComparison.OrdinalIgnoreCase)))
                 {
                     matches = false;
                 }
@@ -105,37 +116,43 @@ public static class CachePolicy
         return best;
     }
 
-    /// <summary>The credential headers keyed by digest: all of them unless an explicit ignore list names them.</summary>
-    public static IEnumerable<string> CredentialsInForce(CacheSettings settings) =>
-        settings.IgnoredParameters is null
-            ? CacheSettings.CredentialHeaders
-            : CacheSettings.CredentialHeaders.Where(h => !settings.IgnoredParameters.Contains(h));
+    /// <summary>
+    /// The secret headers (the settings' secret names, less those excluded from the key) this request carries
+    /// with a value: each keys the answer by its digest, so requests with other values, or none, never share it.
+    /// </summary>
+    public static IEnumerable<string> SecretHeaders(HttpRequestMessage request, CacheSettings settings)
+    {
+        foreach (var (name, _) in request.Headers.NonValidated)
+        {
+            if (settings.IsKeyedSecret(name) && RequestHeaderValue(request, name).Length != 0)
+            {
+                yield return name;
+            }
+        }
+    }
 
     /// <summary>The pseudo-header under which all request headers are matched at once (-MatchHeaders $true).</summary>
     public const string AllHeadersName = "*headers";
 
     /// <summary>
-    /// A request header's value as keys and variants see it: secrets (ignored names and credentials) as a
-    /// digest, never in clear; <see cref="AllHeadersName"/> as a digest of every non-ignored header.
+    /// A request header's value as keys and variants see it: secrets (and excluded names a Vary still lists) as
+    /// a keyed digest, never in clear; <see cref="AllHeadersName"/> as a digest of every other header.
     /// </summary>
     public static string KeyedValue(HttpRequestMessage request, string name, CacheSettings settings)
     {
         if (name == AllHeadersName)
         {
+            // Secrets are keyed one by one (SecretHeaders); excluded names not at all.
             var all = request.Headers.NonValidated
-                .Where(h => !settings.EffectiveIgnoredParameters.Contains(h.Key) && !CacheSettings.CredentialHeaders.Contains(h.Key, StringComparer.OrdinalIgnoreCase))
+                .Where(h => !settings.IsRedacted(h.Key))
                 .OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase)
                 .Select(h => h.Key.ToLowerInvariant() + ":" + string.Join(", ", h.Value));
-            return Digest(string.Join("\n", all));
+            return Http.CacheKey.SecretDigest(string.Join("\n", all), settings.KeySecret);
         }
 
         var value = RequestHeaderValue(request, name);
-        var secret = settings.EffectiveIgnoredParameters.Contains(name) || CacheSettings.CredentialHeaders.Contains(name, StringComparer.OrdinalIgnoreCase);
-        return secret && value.Length != 0 ? Digest(value) : value;
+        return settings.IsRedacted(name) && value.Length != 0 ? Http.CacheKey.SecretDigest(value, settings.KeySecret) : value;
     }
-
-    private static string Digest(string value) =>
-        "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value)), 0, 8).ToLowerInvariant();
 
     /// <summary>The header names a Vary value lists, trimmed.</summary>
     public static IReadOnlyList<string> VaryNames(string vary) =>
@@ -457,10 +474,13 @@ public static class CachePolicy
 
     /// <summary>
     /// The headers to store: hop-by-hop fields, those the Connection header names (§3.1) and Age (the
-    /// cache computes its own) are left out.
+    /// cache computes its own) are left out, and so are the proxy's own authentication fields (§3.1 MUST NOT).
+    /// A shared session also leaves out the cookies an answer sets: they belong to the one user who asked,
+    /// as if the origin had sent <c>no-cache="Set-Cookie"</c> (§5.2.2.4), so it stores the rest of the answer.
     /// </summary>
-    public static List<KeyValuePair<string, string[]>> StorableHeaders(HttpResponseMessage response)
+    public static List<KeyValuePair<string, string[]>> StorableHeaders(HttpResponseMessage response, CacheSettings? settings = null)
     {
+        var shared = settings?.Shared == true;
         // Read without validation or parsing: every miss that is stored runs this.
         HashSet<string>? connectionNamed = null;
         if (response.Headers.NonValidated.TryGetValues("Connection", out var connection))
@@ -476,19 +496,20 @@ public static class CachePolicy
         }
 
         var result = new List<KeyValuePair<string, string[]>>();
-        Add(result, response.Headers.NonValidated, connectionNamed);
+        Add(result, response.Headers.NonValidated, connectionNamed, shared);
         if (response.Content is not null)
         {
-            Add(result, response.Content.Headers.NonValidated, connectionNamed);
+            Add(result, response.Content.Headers.NonValidated, connectionNamed, shared);
         }
 
         return result;
 
-        static void Add(List<KeyValuePair<string, string[]>> result, HttpHeadersNonValidated headers, HashSet<string>? connectionNamed)
+        static void Add(List<KeyValuePair<string, string[]>> result, HttpHeadersNonValidated headers, HashSet<string>? connectionNamed, bool shared)
         {
             foreach (var (name, values) in headers)
             {
-                if (HopByHop.Contains(name) || connectionNamed?.Contains(name) == true || string.Equals(name, "Age", StringComparison.OrdinalIgnoreCase))
+                if (HopByHop.Contains(name) || NeverStored.Contains(name) || (shared && SharedNeverStored.Contains(name))
+                    || connectionNamed?.Contains(name) == true || string.Equals(name, "Age", StringComparison.OrdinalIgnoreCase))
                 {
                     continue;
                 }
@@ -509,9 +530,9 @@ public static class CachePolicy
     /// The stored headers updated from a 304 (§3.2, §4.3.4): each field the 304 carries replaces the
     /// stored one, except hop-by-hop fields, Age and Content-Length.
     /// </summary>
-    public static List<KeyValuePair<string, string[]>> MergeNotModified(IReadOnlyList<KeyValuePair<string, string[]>> stored, HttpResponseMessage notModified)
+    public static List<KeyValuePair<string, string[]>> MergeNotModified(IReadOnlyList<KeyValuePair<string, string[]>> stored, HttpResponseMessage notModified, CacheSettings? settings = null)
     {
-        var fresh = StorableHeaders(notModified)
+        var fresh = StorableHeaders(notModified, settings)
             .Where(h => !string.Equals(h.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
             .ToList();
         var replaced = new HashSet<string>(fresh.Select(h => h.Key), StringComparer.OrdinalIgnoreCase);
@@ -551,12 +572,9 @@ public static class CachePolicy
             Add(AllHeadersName);
         }
 
-        foreach (var credential in CredentialsInForce(settings))
+        foreach (var credential in SecretHeaders(request, settings))
         {
-            if (RequestHeaderValue(request, credential).Length != 0)
-            {
-                Add(credential);
-            }
+            Add(credential);
         }
 
         return result;

@@ -708,21 +708,21 @@ public sealed class SessionSemanticsTests(OriginFixture fixture) : IClassFixture
     // ---- keys and secrets ------------------------------------------------------------------------------
 
     [Fact]
-    public async Task IgnoredParametersShareAnEntryAndAreRedactedWhereStored()
+    public async Task ExcludedParametersShareAnEntryAndAreRedactedWhereStored()
     {
         var (path, url) = Map();
         using var ps = PS.Open();
         var result = await ps.Ok("""
-            $s = New-HttpCacheSession -Backend Memory -IgnoredParameters token, Session_Id
+            $s = New-HttpCacheSession -Backend Memory -ExcludeFromKey token, Session_Id
             $a = Invoke-CachedWebRequest -Uri "$u`?a=1&token=abc" -Session $s
             $b = Invoke-CachedWebRequest -Uri "$u`?TOKEN=xyz&a=1&session_id=9" -Session $s
             "$($a.FromCache) $($b.FromCache)"
             $a.CacheKey -eq $b.CacheKey
             (Get-HttpCacheEntry -Session $s).Uri
-            # The explicit list replaced the default one: api_key is part of the key again.
+            # Only the names given are left out: api_key, a secret by default, is keyed.
             (Invoke-CachedWebRequest -Uri "$u`?api_key=1" -Session $s).FromCache
             (Invoke-CachedWebRequest -Uri "$u`?api_key=2" -Session $s).FromCache
-            $s.IgnoredParameters -join ','
+            $s.ExcludeFromKey -join ','
             """, ("u", url));
 
         Assert.Equal("False True", result.BaseOutput[0]);
