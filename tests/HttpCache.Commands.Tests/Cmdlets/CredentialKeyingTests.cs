@@ -289,10 +289,10 @@ public sealed class CredentialKeyingTests(OriginFixture fixture) : IClassFixture
             $s.Dispose()
             """;
 
-        var first = (await PSHostProcess.RunCommandAsync(script, environment: environment)).AssertSuccess();
+        var first = (await PwshProcess.RunCommandAsync(script, environment: environment)).AssertSuccess();
         var keyFile = Path.Combine(temp.Path, "HttpCache", "key-secret");
         var key = await File.ReadAllTextAsync(keyFile);
-        var second = (await PSHostProcess.RunCommandAsync(script, environment: environment)).AssertSuccess();
+        var second = (await PwshProcess.RunCommandAsync(script, environment: environment)).AssertSuccess();
 
         Assert.Equal("UserKeyFile", first.Value("SOURCE"));
         Assert.Equal("False", first.Value("FROM-CACHE"));
@@ -402,7 +402,7 @@ public sealed class RedisCredentialKeyingTests(RedisStandaloneFixture redis, Ori
                 "SOURCE=$($b.KeySecretSource)"
                 $a.Dispose(); $b.Dispose()
                 """;
-            var run = (await PSHostProcess.RunCommandAsync(script, environment: new Dictionary<string, string?> { ["HTTPCACHE_KEY_SECRET"] = environmentSecret })).AssertSuccess();
+            var run = (await PwshProcess.RunCommandAsync(script, environment: new Dictionary<string, string?> { ["HTTPCACHE_KEY_SECRET"] = environmentSecret })).AssertSuccess();
 
             Assert.Equal(warnings.ToString(CultureInfo.InvariantCulture), run.Value("WARNINGS"));
             Assert.Equal(warnings == 1 ? "None" : environmentSecret is null ? "Given" : "Environment", run.Value("SOURCE"));
