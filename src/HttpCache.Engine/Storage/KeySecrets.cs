@@ -31,13 +31,51 @@ public static class KeySecrets
     /// <summary>The environment variable a key secret can be given in (as text; its UTF-8 bytes are the key).</summary>
     public const string EnvironmentVariable = "HTTPCACHE_KEY_SECRET";
 
-    /// <summary>The key file's name, next to the default SQLite cache.</summary>
+    /// <summary>The key file's name.</summary>
     public const string FileName = "key-secret";
 
     private static readonly Lazy<byte[]> ProcessSecret = new(() => RandomNumberGenerator.GetBytes(32));
 
-    /// <summary><c>HttpCache/key-secret</c> under the user's cache folder (see <see cref="CachePaths.DefaultSqlitePath"/>).</summary>
-    public static string DefaultFilePath { get; } = Path.Combine(Path.GetDirectoryName(CachePaths.DefaultSqlitePath)!, FileName);
+    /// <summary>
+    /// <c>HttpCache/key-secret</c> under the user's configuration folder: <c>$XDG_CONFIG_HOME</c> (when set and
+    /// absolute) or <c>~/.config</c> on Linux, <c>~/Library/Application Support</c> on macOS, <c>%LOCALAPPDATA%</c>
+    /// on Windows. Not the cache folder: the key is configuration, and a cache session at its own -Path never
+    /// touches the default cache folder.
+    /// </summary>
+    public static string DefaultFilePath { get; } = Path.Combine(
+        UserConfigFolder(
+            OperatingSystem.IsWindows(),
+            OperatingSystem.IsMacOS(),
+            System.Environment.GetEnvironmentVariable("XDG_CONFIG_HOME"),
+            System.Environment.GetFolderPath(System.Environment.SpecialFolder.LocalApplicationData),
+            System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile)),
+        "HttpCache",
+        FileName);
+
+    /// <summary>The platform's per-user configuration folder, from the values the platform provides.</summary>
+    internal static string UserConfigFolder(bool isWindows, bool isMacOS, string? xdgConfigHome, string localAppData, string home)
+    {
+        if (string.IsNullOrEmpty(home))
+        {
+            home = Path.GetTempPath();
+        }
+
+        if (isWindows)
+        {
+            // Local, not roaming: the key stays on the machine, as the cache does.
+            return string.IsNullOrEmpty(localAppData) ? Path.Combine(home, "AppData", "Local") : localAppData;
+        }
+
+        if (isMacOS)
+        {
+            return Path.Combine(home, "Library", "Application Support");
+        }
+
+        // The XDG spec says a relative value is invalid and must be ignored.
+        return !string.IsNullOrEmpty(xdgConfigHome) && Path.IsPathFullyQualified(xdgConfigHome)
+            ? xdgConfigHome
+            : Path.Combine(home, ".config");
+    }
 
     /// <summary>
     /// The secret for a backend: the given one; else the environment variable's; else, for a file store, the

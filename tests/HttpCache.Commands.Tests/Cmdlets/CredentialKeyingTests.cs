@@ -264,9 +264,10 @@ public sealed class CredentialKeyingTests(OriginFixture fixture) : IClassFixture
     }
 
     /// <summary>
-    /// Out of process, with the user's cache folder in a temporary place: the first local session creates the
-    /// key file readable by the user only (0600, in a 0700 folder it made), the next process reuses it, and
-    /// entries keyed by secrets are found across processes.
+    /// Out of process, with the user's configuration and cache folders in a temporary place: the first local
+    /// session creates the key file readable by the user only (0600, in a 0700 folder it made), the next process
+    /// reuses it, and entries keyed by secrets are found across processes. A session at its own -Path leaves the
+    /// default cache folder alone.
     /// </summary>
     [Fact]
     public async Task TheUserKeyFileIsOwnerOnlyAndSharedByTheUsersProcesses()
@@ -276,8 +277,8 @@ public sealed class CredentialKeyingTests(OriginFixture fixture) : IClassFixture
         using var temp = new TempDirectory();
         var environment = new Dictionary<string, string?>
         {
-            ["XDG_CACHE_HOME"] = temp.Path,
-            ["HOME"] = temp.Path,
+            ["XDG_CONFIG_HOME"] = temp.File("config"),
+            ["XDG_CACHE_HOME"] = temp.File("cache"),
             ["HTTPCACHE_KEY_SECRET"] = null,
         };
         var script = $$"""
@@ -290,7 +291,7 @@ public sealed class CredentialKeyingTests(OriginFixture fixture) : IClassFixture
             """;
 
         var first = (await PwshProcess.RunCommandAsync(script, environment: environment)).AssertSuccess();
-        var keyFile = Path.Combine(temp.Path, "HttpCache", "key-secret");
+        var keyFile = Path.Combine(temp.File("config"), "HttpCache", "key-secret");
         var key = await File.ReadAllTextAsync(keyFile);
         var second = (await PwshProcess.RunCommandAsync(script, environment: environment)).AssertSuccess();
 
@@ -306,6 +307,7 @@ public sealed class CredentialKeyingTests(OriginFixture fixture) : IClassFixture
         }
 
         CredentialScenarios.NothingInClear(temp.Path, "TOKEN-1");
+        Assert.False(Directory.Exists(Path.Combine(temp.File("cache"), "HttpCache")));
         Assert.Equal(1, origin.RequestCount(path));
     }
 }

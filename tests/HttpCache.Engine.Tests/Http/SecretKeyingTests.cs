@@ -264,6 +264,17 @@ public sealed class SecretKeyingTests(OriginFixture fixture) : IClassFixture<Ori
         }
     }
 
+    [Theory]
+    [InlineData(false, false, "/x/config", "/x/config")]
+    [InlineData(false, false, "relative", "/home/me/.config")]
+    [InlineData(false, false, null, "/home/me/.config")]
+    [InlineData(false, true, "/x/config", "/home/me/Library/Application Support")]
+    public void The_key_file_lives_in_the_users_configuration_folder(bool windows, bool macOS, string? xdgConfigHome, string expected)
+    {
+        Assert.Equal(expected, KeySecrets.UserConfigFolder(windows, macOS, xdgConfigHome, "", "/home/me"));
+        Assert.Equal(@"C:\Users\me\AppData\Local", KeySecrets.UserConfigFolder(true, false, null, @"C:\Users\me\AppData\Local", @"C:\Users\me"));
+    }
+
     [Fact]
     public void Two_key_files_hold_different_secrets()
     {
