@@ -269,7 +269,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
 
         if (engine.KeySecretSource == KeySecretSource.None && Interlocked.Exchange(ref s_warnedUnkeyed, 1) == 0)
         {
-            WriteWarning($"This {engine.Store.BackendName} session has no key secret: the digests of credentials in its keys are only as strong as the credentials themselves. Give the same -KeySecret (or ${KeySecrets.EnvironmentVariable}) on every machine that shares the store; see docs/backends.md, Security.");
+            WriteWarning($"This {engine.Store.BackendName} session has no key secret: the digests of credentials in its keys are only as strong as the credentials themselves. Give the same -KeySecret (or $env:{KeySecrets.EnvironmentVariable}) on every machine that shares the store; see docs/backends.md, Security.");
         }
     }
 
