@@ -296,10 +296,11 @@ public static class CachePolicy
         request.Headers.Pragma.Any(p => string.Equals(p.Name, "no-cache", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// Whether to store an origin answer, and until when it is fresh. Expiration precedence, highest
-    /// first: response Cache-Control/Expires (when honoured) · request Cache-Control max-age ·
-    /// per-request ExpireAfter · per-status lifetime · per-URL pattern (first match) · the session's
-    /// callback · heuristic freshness (opt-in) · the session's ExpireAfter.
+    /// Whether to store an origin answer, and until when it is fresh. A DoNotCache from the user's rules
+    /// (the first of per-request ExpireAfter · per-status lifetime · per-URL pattern · the session's callback
+    /// that gives one, else the session's ExpireAfter) excludes the answer outright. Otherwise expiration
+    /// precedence, highest first: response Cache-Control/Expires (when honoured) · request Cache-Control
+    /// max-age · those user rules · heuristic freshness (opt-in) · the session's ExpireAfter.
     /// </summary>
     public static StoreDecision Store(HttpRequestMessage request, HttpResponseMessage response, CacheSettings settings, CacheRequestOptions options, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
@@ -355,6 +356,19 @@ public static class CachePolicy
             return No(CacheReason.NotStorablePredicate);
         }
 
+        // The user's own lifetime rules, most specific first; the session's ExpireAfter comes last, below heuristics.
+        var configured = options.ExpireAfter
+            ?? (settings.StatusExpireAfter.TryGetValue(status, out var byStatus) ? byStatus : (Expiration?)null)
+            ?? UrlExpiration(request.RequestUri!, settings)
+            ?? settings.ExpireAfterCallback?.Invoke(response);
+
+        // DoNotCache is an exclusion, not a lifetime: a deny-list entry (or an allow-list's catch-all) must
+        // hold whatever the origin's Cache-Control says, so it is decided before the response's freshness.
+        if ((configured ?? settings.ExpireAfter).IsDoNotCache)
+        {
+            return No(CacheReason.NotStorableDoNotCache);
+        }
+
         if (settings.CacheControl)
         {
             if (responseControl.NoCache)
@@ -372,15 +386,10 @@ public static class CachePolicy
 
         var expiration = requestControl.MaxAge is { } requestMaxAge
             ? Expiration.After(requestMaxAge)
-            : options.ExpireAfter
-              ?? (settings.StatusExpireAfter.TryGetValue(status, out var byStatus) ? byStatus : (Expiration?)null)
-              ?? UrlExpiration(request.RequestUri!, settings)
-              ?? settings.ExpireAfterCallback?.Invoke(response)
+            : configured
               ?? HeuristicExpiration(response, settings, responseTime)
               ?? settings.ExpireAfter;
-        return expiration.IsDoNotCache
-            ? No(CacheReason.NotStorableDoNotCache)
-            : new(true, CacheReason.Stored, expiration.ExpiresAt(responseTime), initialAge);
+        return new(true, CacheReason.Stored, expiration.ExpiresAt(responseTime), initialAge);
     }
 
     /// <summary>The first per-URL rule that matches, or null.</summary>
