@@ -1,13 +1,11 @@
-using System.Diagnostics;
-using System.Text;
 using HttpCache.Commands.Tests.Infrastructure;
 using HttpCache.Testing;
 
 namespace HttpCache.Commands.Tests.Cmdlets;
 
 /// <summary>
-/// The default table views in a real PowerShell 7.6.10 (the formatter is PowerShell's, not ours), rendered
-/// with <c>Out-String -Width 80</c> and <c>-Width 120</c>: no line is wider than the width, the URL keeps its
+/// The default table views in a hosted runspace of the full PowerShell SDK (the formatter is PowerShell's, not
+/// ours), rendered with <c>Out-String -Width 80</c> and <c>-Width 120</c>: no line is wider than the width, the URL keeps its
 /// host and its end (the middle is what goes), the session shows its location and limits, and the per-host
 /// table keeps its headers whole.
 /// </summary>
@@ -25,7 +23,6 @@ public sealed class FormatViewWidthTests(OriginFixture fixture) : IClassFixture<
         var store = Path.Combine(temp.Path, "a-folder-with-a-long-name", "and-another-long-folder-name", "cache-files");
         var host = $"127.0.0.1:{origin.BaseAddress.Port}";
         var script = $$"""
-            Import-Module '{{RepoPaths.ModuleManifest}}'
             $s = New-HttpCacheSession -Name views -Backend FileSystem -Path '{{store}}' -ExpireAfter 300 -MaxSize 100MB -MaxEntries 5000
             $u = '{{origin.Url(path).AbsoluteUri}}'
             $responses = @(Invoke-CachedWebRequest -Uri $u -Session $s; Invoke-CachedWebRequest -Uri $u -Session $s)
@@ -39,7 +36,8 @@ public sealed class FormatViewWidthTests(OriginFixture fixture) : IClassFixture<
             $s.Dispose()
             """;
 
-        var views = Sections(await RealPwsh.RunAsync(script));
+        using var ps = PS.Open();
+        var views = Sections(string.Join('\n', (await ps.Ok(script)).BaseOutput.Select(o => o.ToString())));
 
         foreach (var width in new[] { 80, 120 })
         {
@@ -96,66 +94,5 @@ public sealed class FormatViewWidthTests(OriginFixture fixture) : IClassFixture<
         }
 
         return sections;
-    }
-}
-
-/// <summary>
-/// The real PowerShell 7.6.10 (the NuGet .NET tool package 'PowerShell', restored by the local tool manifest),
-/// run as <c>dotnet pwsh.dll</c> on a script file.
-/// </summary>
-internal static class RealPwsh
-{
-    public static string Assembly
-    {
-        get
-        {
-            var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
-                ? configured
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            var path = Path.Combine(packages, "powershell", "7.6.10", "tools", "net10.0", "any", OperatingSystem.IsWindows() ? "win" : "unix", "pwsh.dll");
-            return File.Exists(path)
-                ? path
-                : throw new FileNotFoundException($"PowerShell 7.6.10 is not restored at '{path}': run 'dotnet tool restore' (or 'dotnet tool install PowerShell --version 7.6.10').", path);
-        }
-    }
-
-    /// <summary>Runs <paramref name="script"/> and returns its stdout; fails the test on a non-zero exit or anything on stderr.</summary>
-    public static async Task<string> RunAsync(string script)
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"httpcache-view-{Guid.NewGuid():N}.ps1");
-        await File.WriteAllTextAsync(file, script, new UTF8Encoding(true));
-        try
-        {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                RedirectStandardInput = true,
-                UseShellExecute = false,
-                StandardOutputEncoding = Encoding.UTF8,
-                StandardErrorEncoding = Encoding.UTF8,
-            };
-            foreach (var argument in new[] { Assembly, "-NoProfile", "-NonInteractive", "-OutputFormat", "Text", "-File", file })
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
-            using var process = Process.Start(start)!;
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            await process.WaitForExitAsync(limit.Token);
-            var (output, errors) = (await stdout, await stderr);
-            return process.ExitCode == 0 && errors.Trim().Length == 0
-                ? output
-                : throw new Xunit.Sdk.XunitException($"pwsh exited {process.ExitCode}{Environment.NewLine}--- stdout ---{Environment.NewLine}{output}{Environment.NewLine}--- stderr ---{Environment.NewLine}{errors}");
-        }
-        finally
-        {
-            File.Delete(file);
-        }
     }
 }
