@@ -17,7 +17,10 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>How long a Redis session keeps expired entries when neither -TtlOffset nor -NoRedisTtl is given.</summary>
     internal static readonly TimeSpan DefaultRedisTtlOffset = TimeSpan.FromHours(1);
 
-    /// <summary>A name to tell sessions apart (default: "default").</summary>
+    /// <summary>Numbers the unnamed sessions of this process: "default" is the process's default session alone.</summary>
+    private static int unnamedSessions;
+
+    /// <summary>A name to tell sessions apart (default: "session-N", unique in the process).</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
@@ -172,6 +175,12 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        // The session's clock does not exist yet; the system's is the one it will have.
+        if (Errors.PastExpiration(ExpireAfter, TimeProvider.System.GetUtcNow()) is { } past)
+        {
+            ThrowTerminatingError(past);
+        }
+
         HttpCacheSessionOptions options;
         ScriptBlockCallbacks? callbacks = null;
         TimeZoneInfo timeZone;
@@ -181,7 +190,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             var backend = ResolveBackend();
             options = new HttpCacheSessionOptions
             {
-                Name = Name,
+                Name = Name ?? $"session-{Interlocked.Increment(ref unnamedSessions)}",
                 Backend = backend,
                 Path = ResolvePath(backend),
                 RedisConfiguration = RedisConfiguration,
@@ -237,6 +246,13 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             }
         }
 
+        if (engine.Store is Engine.Storage.Redis.RedisCacheStore { IsConnected: false } redis)
+        {
+            // Checked once, here: a wrong or closed address is worth saying at once, yet not fatal, since a
+            // cache that is down only sends requests to the origin until it comes back.
+            WriteWarning($"The Redis server at {redis.Endpoints} did not answer within the connect timeout (1 s unless the configuration sets connectTimeout). The session is created: requests go to the origin, and the cache is used once the server answers. Check the address if that is not expected.");
+        }
+
         var session = new CacheSession(engine, options, isDefault: false, callbacks, timeZone);
         SessionLifetime.Track(session);
         WriteObject(session);
@@ -248,6 +264,13 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
         : System.Text.RegularExpressions.Regex.Replace(configuration, @"(?i)(password\s*=)[^,]*", "$1*****");
 
     private bool Given(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
+
+    /// <summary>The methods RFC 9110 §9 and RFC 5789 (PATCH) define.</summary>
+    private static readonly string[] KnownMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+
+    /// <summary>RFC 9110 §5.6.2: token = 1*tchar.</summary>
+    private static bool IsToken(string text) =>
+        text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c));
 
     private static SessionOptionException Invalid(string message, object? target) => new(ErrorIds.InvalidSessionOption, message, target);
 
@@ -379,9 +402,25 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
         if (AllowedMethods is not null)
         {
             var methods = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var method in AllowedMethods)
+            foreach (var given in AllowedMethods)
             {
-                methods.Add(method.Trim().ToUpperInvariant());
+                var method = (given ?? string.Empty).Trim().ToUpperInvariant();
+                if (!IsToken(method))
+                {
+                    throw new SessionOptionException(
+                        ErrorIds.InvalidMethod,
+                        $"-AllowedMethods: '{given}' is not a method name. A method is a token (RFC 9110 §5.6.2): letters, digits and !#$%&'*+-.^_`|~, no spaces.",
+                        given);
+                }
+
+                if (!KnownMethods.Contains(method))
+                {
+                    // Extension methods are legal HTTP, so they are accepted; but a typo ('GETT') would silently
+                    // cache nothing, so it is said.
+                    WriteWarning($"-AllowedMethods: '{method}' is not a standard method ({string.Join(", ", KnownMethods)}). It is accepted as an extension method; check the spelling if that is not what you meant.");
+                }
+
+                methods.Add(method);
             }
 
             settings = settings with { AllowedMethods = methods };

@@ -113,6 +113,13 @@ internal sealed class RequestRunner : IDisposable
             return null;
         }
 
+        if (Errors.PastExpiration(cmdlet.ExpireAfter, session.Engine.Time.GetUtcNow()) is { } past)
+        {
+            request.Dispose();
+            Fail(past, batch);
+            return null;
+        }
+
         var options = new CacheRequestOptions
         {
             ExpireAfter = cmdlet.ExpireAfter is Expiration expiration ? expiration : null,

@@ -48,6 +48,11 @@ public sealed class ResetHttpCacheExpirationCommand : PSCmdlet, IDisposable
                 ErrorCategory.InvalidArgument,
                 ExpireAfter));
         }
+
+        if (Errors.PastExpiration(ExpireAfter, TimeProvider.System.GetUtcNow()) is { } past)
+        {
+            ThrowTerminatingError(past);
+        }
     }
 
     /// <inheritdoc />
