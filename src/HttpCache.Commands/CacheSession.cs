@@ -117,6 +117,9 @@ public sealed class CacheSession : IDisposable
     /// <summary>The latest failure of a session script block, with its ErrorId (ExpireAfterScriptFailed, StorePredicateFailed), or null.</summary>
     public ErrorRecord? LastScriptError => callbacks?.LastError;
 
+    /// <summary>The once-per-session warning about a failing script block, or null (see <see cref="ScriptBlockCallbacks.TakeWarning"/>).</summary>
+    internal string? TakeScriptWarning() => callbacks?.TakeWarning();
+
     /// <summary>Heuristic freshness from Last-Modified for answers without a lifetime of their own (RFC 9111 §4.2.2).</summary>
     public bool HeuristicFreshness { get; }
 

@@ -310,6 +310,11 @@ internal sealed class RequestRunner : IDisposable
     /// <summary>Reports one outcome on the pipeline thread; false when it was a failure.</summary>
     private bool Complete(Outcome outcome, bool batch)
     {
+        if (outcome.Item.Session.TakeScriptWarning() is { } scriptWarning)
+        {
+            cmdlet.WriteWarning(scriptWarning);
+        }
+
         if (outcome.Error is { } error)
         {
             Fail(error, batch);
