@@ -23,6 +23,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>A name to tell sessions apart (default: "session-N", unique in the process).</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? Name { get; set; }
 
     /// <summary>Sqlite (a file, the default), Memory (gone with the session), FileSystem (a folder) or Redis.</summary>
@@ -55,16 +56,19 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>Per-URL lifetimes: an ordered dictionary of glob, [regex] or 'regex:…' pattern → lifetime; the first match wins.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public IDictionary? UrlExpireAfter { get; set; }
 
     /// <summary>Lifetimes per status code (negative caching), e.g. @{ 404 = 60; 410 = '1.00:00:00' }; those statuses are stored.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public IDictionary? StatusExpireAfter { get; set; }
 
     /// <summary>Computes a lifetime per answer; receives a ResponseSummary; returns any -ExpireAfter form, or $null for no opinion.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public ScriptBlock? ExpireAfterScript { get; set; }
 
     /// <summary>Honour the responses' Cache-Control and Expires headers; on by default, -CacheControl:$false turns it off.</summary>
@@ -81,6 +85,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     [ValidateRange(100, 599)]
+    [ArgumentCompleter(typeof(StatusCodeCompleter))]
     public int[]? AllowedStatusCodes { get; set; }
 
     /// <summary>Revalidate every stored answer before use (fresh immutable ones excepted).</summary>
@@ -89,10 +94,12 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
 
     /// <summary>$true, or how long past expiry a stored answer may stand in when the origin fails or answers an error.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(StaleWindowCompleter))]
     public object? StaleIfError { get; set; }
 
     /// <summary>$true, or how long past expiry a stored answer is served at once while it is refreshed in the background.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(StaleWindowCompleter))]
     public object? StaleWhileRevalidate { get; set; }
 
     /// <summary>Answers without a lifetime of their own stay fresh for 10% of their age since Last-Modified (at most a week).</summary>
@@ -106,17 +113,20 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>Decides per answer whether it is stored; receives a ResponseSummary; returns $true to store.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public ScriptBlock? StorePredicate { get; set; }
 
     /// <summary>The names dropped from keys and written as REDACTED; replaces the default list.</summary>
     [Parameter]
     [ValidateNotNull]
     [AllowEmptyCollection]
+    [ArgumentCompleter(typeof(IgnoredParameterCompleter))]
     public string[]? IgnoredParameters { get; set; }
 
     /// <summary>$true (every request header) or the request headers that become part of the key.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(MatchHeadersCompleter))]
     public object? MatchHeaders { get; set; }
 
     /// <summary>A shared cache (RFC 9111 §3.5); the default for Redis.</summary>
@@ -130,22 +140,26 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>A StackExchange.Redis configuration string: 'host:port,password=…,ssl=true', a Cluster's endpoints…</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? RedisConfiguration { get; set; }
 
     /// <summary>A Redis connection to reuse: the RedisConnection of another session.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public object? RedisConnection { get; set; }
 
     /// <summary>The prefix of every Redis key (default http_cache).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? Namespace { get; set; }
 
     /// <summary>How long an expired entry is kept for revalidation and stale answers (default 1 hour for Redis, else until removed).</summary>
     [Parameter]
     [Alias("KeepExpiredFor")]
     [DurationTransformation]
+    [ArgumentCompleter(typeof(DurationCompleter))]
     public TimeSpan? TtlOffset { get; set; }
 
     /// <summary>Redis keeps entries until they are removed (no TTL).</summary>
@@ -155,16 +169,19 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>The most bytes the store holds; least-recently-used entries are evicted beyond it.</summary>
     [Parameter]
     [ValidateRange(1, long.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public long? MaxSize { get; set; }
 
     /// <summary>The most entries the store holds; least-recently-used entries are evicted beyond it.</summary>
     [Parameter]
     [ValidateRange(1, long.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public long? MaxEntries { get; set; }
 
     /// <summary>Answers with a larger body pass through uncached and unbuffered; 64 MiB when omitted.</summary>
     [Parameter]
     [ValidateRange(0, long.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public long? MaxBodySize { get; set; }
 
     /// <summary>Store bodies compressed (Brotli or Gzip); answers always carry the original bytes.</summary>
