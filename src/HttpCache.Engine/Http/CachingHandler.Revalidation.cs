@@ -84,7 +84,13 @@ public sealed partial class CachingHandler
         };
 
         var answer = ToResponse(renewed, request, TimeSpan.Zero);
-        answer.Headers.Age = notModified.Headers.Age;
+        // The 304's own Age, raw, so the one strict reading of it (CachePolicy.InitialAge) applies.
+        answer.Headers.Remove("Age");
+        if (HttpFields.Lines(notModified, "Age") is { } age)
+        {
+            answer.Headers.TryAddWithoutValidation("Age", age);
+        }
+
         var storeDecision = CachePolicy.Store(request, answer, settings, options, requestTime, responseTime);
         notModified.Dispose();
         answer.Headers.Age = TimeSpan.FromSeconds(Math.Floor(storeDecision.InitialAge.TotalSeconds));

@@ -44,7 +44,7 @@ public static partial class CachePolicy
             return No(CacheReason.NotStorableNoStore);
         }
 
-        if (response.Headers.Vary.Contains("*"))
+        if (ResponseVary(response).Contains("*"))
         {
             return No(CacheReason.NotStorableVaryStar);
         }
@@ -58,7 +58,7 @@ public static partial class CachePolicy
             }
 
             // §3.5: nor an answer to an authorized request, unless the answer explicitly allows it.
-            if (request.Headers.Authorization is not null
+            if (request.Headers.NonValidated.Contains("Authorization")
                 && !(responseControl.Public || responseControl.SharedMaxAge is not null || responseControl.MustRevalidate))
             {
                 return No(CacheReason.NotStorableAuthorization);

@@ -85,6 +85,10 @@ public static partial class CachePolicy
     public static IReadOnlyList<string> VaryNames(string vary) =>
         vary.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <summary>The names the response's Vary lines list, read raw.</summary>
+    public static IReadOnlyList<string> ResponseVary(HttpResponseMessage response) =>
+        HttpFields.Lines(response, "Vary") is { } lines ? VaryNames(string.Join(",", lines)) : [];
+
     /// <summary>
     /// A request header's value as Vary compares it: every value joined with ", ", whitespace around
     /// them folded (RFC 9111 §4.1 allows normalising); an absent header is the empty string.
@@ -116,7 +120,7 @@ public static partial class CachePolicy
             }
         }
 
-        foreach (var name in response.Headers.Vary)
+        foreach (var name in ResponseVary(response))
         {
             Add(name);
         }

@@ -148,5 +148,6 @@ public static partial class CachePolicy
     }
 
     private static bool PragmaNoCache(HttpRequestMessage request) =>
-        request.Headers.Pragma.Any(p => string.Equals(p.Name, "no-cache", StringComparison.OrdinalIgnoreCase));
+        HttpFields.Lines(request, "Pragma") is { } lines
+        && lines.SelectMany(l => l.Split(',', StringSplitOptions.TrimEntries)).Contains("no-cache", StringComparer.OrdinalIgnoreCase);
 }
