@@ -148,10 +148,20 @@ public sealed partial class CachingHandler : DelegatingHandler
         var decision = storeUsable
             ? CachePolicy.Lookup(request, stored, settings, options, now)
             : CachePolicy.Lookup(request, null, settings, options, now) with { Reason = CacheReason.BypassStoreFailure };
+        var callerConditional = CachePolicy.HasCacheConditional(request);
+        if (callerConditional && decision.Action is not (LookupAction.Serve or LookupAction.NotCached))
+        {
+            // §4.3.2: only a stored answer the cache would serve answers the caller's conditional; otherwise
+            // the request goes to the origin as the caller wrote it, with the caller's validators.
+            return await BypassAsync(request, options, info, CacheReason.BypassConditionalRequest, cancellationToken).ConfigureAwait(false);
+        }
+
         Describe(info, request, decision, stored);
 
         switch (decision.Action)
         {
+            case LookupAction.Serve when callerConditional:
+                return AnswerConditional(request, stored!, decision, info, now);
             case LookupAction.Serve:
                 return Hit(request, stored!, decision, info, now, decision.Reason switch
                 {

@@ -21,9 +21,10 @@ public static partial class CachePolicy
             return CacheReason.BypassRequestNoStore;
         }
 
-        var headers = request.Headers;
-        if (headers.IfNoneMatch.Count > 0 || headers.IfModifiedSince is not null
-            || headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since") || headers.Contains("If-Range"))
+        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2);
+        // these preconditions are the origin's.
+        var headers = request.Headers.NonValidated;
+        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since") || headers.Contains("If-Range"))
         {
             return CacheReason.BypassConditionalRequest;
         }
