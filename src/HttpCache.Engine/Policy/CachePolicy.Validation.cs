@@ -34,4 +34,25 @@ public static partial class CachePolicy
             request.Headers.TryAddWithoutValidation("If-Modified-Since", lastModified);
         }
     }
+
+    /// <summary>
+    /// RFC 9111 §4.3.5: whether a 200 to HEAD may freshen the stored GET answer: "if the stored response
+    /// and HEAD response have matching values for any received validator fields (ETag and Last-Modified)
+    /// and, if the HEAD response has a Content-Length header field, the value of Content-Length matches
+    /// that of the stored response, the cache SHOULD update the stored response ...; otherwise, the cache
+    /// SHOULD consider the stored response to be stale."
+    /// </summary>
+    public static bool HeadDescribesStored(HttpResponseMessage head, StoredResponse stored)
+    {
+        static bool Differs(string? stored, IReadOnlyList<string>? fresh) =>
+            stored is not null && fresh is not null && !string.Equals(stored.Trim(), string.Join(", ", fresh).Trim(), StringComparison.Ordinal);
+
+        if (Differs(stored.ETag, HttpFields.Lines(head, "ETag")) || Differs(stored.LastModified, HttpFields.Lines(head, "Last-Modified")))
+        {
+            return false;
+        }
+
+        var storedLength = stored.GetHeader("Content-Length") ?? (stored.Record.BodyStreamed ? null : stored.Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return !Differs(storedLength, HttpFields.Lines(head, "Content-Length"));
+    }
 }
