@@ -27,7 +27,8 @@ public static partial class CachePolicy
         }
 
         var status = (int)response.StatusCode;
-        if (!settings.AllowedStatusCodes.Contains(status) && !settings.StatusExpireAfter.ContainsKey(status))
+        if (!settings.AllowedStatusCodes.Contains(status) && !settings.StatusExpireAfter.ContainsKey(status)
+            && !(settings.CacheControl && StorableWithExplicitFreshness(status) && ExplicitLifetime(response, settings, responseTime) is not null))
         {
             return No(CacheReason.NotStorableStatus);
         }
@@ -97,6 +98,13 @@ public static partial class CachePolicy
             ? No(CacheReason.NotStorableDoNotCache)
             : new(true, CacheReason.Stored, expiration.ExpiresAt(responseTime), initialAge);
     }
+
+    /// <summary>
+    /// RFC 9111 §3: any final status may be stored when the answer states its freshness, except 206 (a part
+    /// of a representation, not a whole one) and 304 (it refers to a stored answer; it is never one itself).
+    /// -AllowedStatusCodes decides only for the session's own lifetimes and heuristics.
+    /// </summary>
+    private static bool StorableWithExplicitFreshness(int status) => status >= 200 && status is not (206 or 304);
 
     /// <summary>
     /// The headers to store: hop-by-hop fields, those the Connection header names (§3.1) and Age (the
