@@ -127,7 +127,7 @@ public sealed partial class CachingHandler
             StatusCode = stored.StatusCode,
             ReasonPhrase = stored.ReasonPhrase,
             Version = stored.Version,
-            Headers = CachePolicy.MergeNotModified(stored.Headers, update),
+            Headers = CachePolicy.MergeNotModified(stored.Headers, update, settings),
             VaryValues = stored.VaryValues,
             RequestTime = requestTime,
             ResponseTime = responseTime,

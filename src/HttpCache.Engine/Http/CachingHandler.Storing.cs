@@ -66,7 +66,7 @@ public sealed partial class CachingHandler
             StatusCode = (int)response.StatusCode,
             ReasonPhrase = response.ReasonPhrase,
             Version = response.Version,
-            Headers = CachePolicy.StorableHeaders(response),
+            Headers = CachePolicy.StorableHeaders(response, settings),
             VaryValues = varyValues,
             RequestTime = requestTime,
             ResponseTime = responseTime,

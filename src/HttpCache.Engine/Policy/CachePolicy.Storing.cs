@@ -107,11 +107,38 @@ public static partial class CachePolicy
     private static bool StorableWithExplicitFreshness(int status) => status >= 200 && status is not (206 or 304);
 
     /// <summary>
-    /// The headers to store: hop-by-hop fields, those the Connection header names (§3.1) and Age (the
-    /// cache computes its own) are left out.
+    /// The fields an answer is stored without, though the caller who asked gets them: those a qualified
+    /// no-cache names (§5.2.2.4: "the cache MUST NOT use the named fields in a response to a later request
+    /// without successful revalidation", so they are not kept and the rest is reused as any answer), and in
+    /// a shared session those a qualified private names (§5.2.2.7: "a shared cache MUST NOT store the
+    /// specified field names"). The one list every rule of the kind adds to.
     /// </summary>
-    public static List<KeyValuePair<string, string[]>> StorableHeaders(HttpResponseMessage response)
+    public static HashSet<string> FieldsOmittedFromStore(HttpResponseMessage response, CacheSettings? settings = null)
     {
+        settings ??= CacheSettings.Default;
+        var omitted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (!settings.CacheControl)
+        {
+            return omitted;
+        }
+
+        var control = CacheDirectives.From(response.Headers);
+        omitted.UnionWith(control.NoCacheFields);
+        if (settings.Shared)
+        {
+            omitted.UnionWith(control.PrivateFields);
+        }
+
+        return omitted;
+    }
+
+    /// <summary>
+    /// The headers to store: hop-by-hop fields, those the Connection header names (§3.1), Age (the cache
+    /// computes its own) and <see cref="FieldsOmittedFromStore"/> are left out.
+    /// </summary>
+    public static List<KeyValuePair<string, string[]>> StorableHeaders(HttpResponseMessage response, CacheSettings? settings = null)
+    {
+        var omitted = FieldsOmittedFromStore(response, settings);
         // Read without validation or parsing: every miss that is stored runs this.
         HashSet<string>? connectionNamed = null;
         if (response.Headers.NonValidated.TryGetValues("Connection", out var connection))
@@ -127,19 +154,20 @@ public static partial class CachePolicy
         }
 
         var result = new List<KeyValuePair<string, string[]>>();
-        Add(result, response.Headers.NonValidated, connectionNamed);
+        Add(result, response.Headers.NonValidated, connectionNamed, omitted);
         if (response.Content is not null)
         {
-            Add(result, response.Content.Headers.NonValidated, connectionNamed);
+            Add(result, response.Content.Headers.NonValidated, connectionNamed, omitted);
         }
 
         return result;
 
-        static void Add(List<KeyValuePair<string, string[]>> result, HttpHeadersNonValidated headers, HashSet<string>? connectionNamed)
+        static void Add(List<KeyValuePair<string, string[]>> result, HttpHeadersNonValidated headers, HashSet<string>? connectionNamed, HashSet<string> omitted)
         {
             foreach (var (name, values) in headers)
             {
-                if (HopByHop.Contains(name) || connectionNamed?.Contains(name) == true || string.Equals(name, "Age", StringComparison.OrdinalIgnoreCase))
+                if (HopByHop.Contains(name) || connectionNamed?.Contains(name) == true || string.Equals(name, "Age", StringComparison.OrdinalIgnoreCase)
+                    || omitted.Contains(name))
                 {
                     continue;
                 }

@@ -7,14 +7,16 @@ public static partial class CachePolicy
 {
     /// <summary>
     /// The stored headers updated from a 304 (§3.2, §4.3.4): each field the 304 carries replaces the
-    /// stored one, except hop-by-hop fields, Age and Content-Length.
+    /// stored one, except hop-by-hop fields, Age and Content-Length; the fields the update's own directives
+    /// keep out of the store (<see cref="FieldsOmittedFromStore"/>) leave the stored answer too.
     /// </summary>
-    public static List<KeyValuePair<string, string[]>> MergeNotModified(IReadOnlyList<KeyValuePair<string, string[]>> stored, HttpResponseMessage notModified)
+    public static List<KeyValuePair<string, string[]>> MergeNotModified(IReadOnlyList<KeyValuePair<string, string[]>> stored, HttpResponseMessage notModified, CacheSettings? settings = null)
     {
-        var fresh = StorableHeaders(notModified)
+        var fresh = StorableHeaders(notModified, settings)
             .Where(h => !string.Equals(h.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
             .ToList();
         var replaced = new HashSet<string>(fresh.Select(h => h.Key), StringComparer.OrdinalIgnoreCase);
+        replaced.UnionWith(FieldsOmittedFromStore(notModified, settings));
         var merged = stored.Where(h => !replaced.Contains(h.Key)).ToList();
         merged.AddRange(fresh);
         return merged;
