@@ -127,6 +127,9 @@ public sealed class CacheDirectives
     /// <summary>proxy-revalidate (§5.2.2.8).</summary>
     public bool ProxyRevalidate => Has("proxy-revalidate");
 
+    /// <summary>must-understand (§5.2.2.3).</summary>
+    public bool MustUnderstand => Has("must-understand");
+
     /// <summary>immutable (RFC 8246).</summary>
     public bool Immutable => Has("immutable");
 

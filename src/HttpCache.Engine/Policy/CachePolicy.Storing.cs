@@ -27,20 +27,28 @@ public static partial class CachePolicy
         }
 
         var status = (int)response.StatusCode;
+        var requestControl = CacheDirectives.From(request.Headers);
+        var responseControl = CacheDirectives.From(response.Headers);
+        var mustUnderstand = settings.CacheControl && responseControl.MustUnderstand;
+        if (mustUnderstand && !UnderstoodStatus(status))
+        {
+            // §5.2.2.3: "the cache MUST NOT store the response if it does not understand the status code".
+            return No(CacheReason.NotStorableStatus);
+        }
+
         if (!settings.AllowedStatusCodes.Contains(status) && !settings.StatusExpireAfter.ContainsKey(status)
             && !(settings.CacheControl && StorableWithExplicitFreshness(status) && ExplicitLifetime(response, settings, responseTime) is not null))
         {
             return No(CacheReason.NotStorableStatus);
         }
 
-        var requestControl = CacheDirectives.From(request.Headers);
-        var responseControl = CacheDirectives.From(response.Headers);
         if (requestControl.NoStore && !settings.AlwaysCache)
         {
             return No(CacheReason.NotStorableRequestNoStore);
         }
 
-        if (responseControl.NoStore && !settings.AlwaysCache)
+        // §5.2.2.3: must-understand with a status the cache understands overrides no-store.
+        if (responseControl.NoStore && !settings.AlwaysCache && !mustUnderstand)
         {
             return No(CacheReason.NotStorableNoStore);
         }
@@ -105,6 +113,13 @@ public static partial class CachePolicy
     /// -AllowedStatusCodes decides only for the session's own lifetimes and heuristics.
     /// </summary>
     private static bool StorableWithExplicitFreshness(int status) => status >= 200 && status is not (206 or 304);
+
+    /// <summary>
+    /// The statuses whose caching requirements the engine implements (for must-understand, §5.2.2.3): the
+    /// final statuses RFC 9110 defines, less 206 (partial content is not stored) and 304.
+    /// </summary>
+    private static bool UnderstoodStatus(int status) => status is (>= 200 and <= 205) or (>= 300 and <= 303) or 305 or 307 or 308
+        or (>= 400 and <= 417) or 421 or 422 or 426 or (>= 500 and <= 505);
 
     /// <summary>
     /// The fields an answer is stored without, though the caller who asked gets them: those a qualified

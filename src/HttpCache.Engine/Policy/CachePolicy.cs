@@ -64,8 +64,10 @@ public static partial class CachePolicy
             // §5.2.1.4, and §5.4: Pragma: no-cache counts only when there is no Cache-Control.
             mustValidate = CacheReason.RequestNoCache;
         }
-        else if (requestControl.MaxAge is { } maxAge && age > maxAge)
+        else if (requestControl.MaxAge is { } maxAge && age > maxAge && !(control.Immutable && !expired))
         {
+            // RFC 8246 §2: a fresh immutable answer is not revalidated on a reload (max-age=0); no-cache, a
+            // forced reload, still is.
             mustValidate = CacheReason.RequestMaxAge;
         }
         else if (requestControl.MinFresh is { } minFresh && expiresAt is { } until && until - now < minFresh)
