@@ -58,6 +58,51 @@ function Invoke-Pwsh {
     & $exe @assembly -NoProfile -NonInteractive @args
 }
 
+function Invoke-PwshScript {
+    <#
+        Runs a script in a fresh pwsh (as Invoke-Pwsh) with extra environment variables, and returns its exit
+        code, stdout and stderr. A run longer than -TimeoutSeconds is killed and reported as TimedOut.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [hashtable] $Environment = @{},
+        [string] $WorkingDirectory = $PWD.ProviderPath,
+        [int] $TimeoutSeconds = 120
+    )
+    $exe = [Environment]::ProcessPath
+    $start = [System.Diagnostics.ProcessStartInfo]::new($exe)
+    if ([System.IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $start.ArgumentList.Add([System.Reflection.Assembly]::GetEntryAssembly().Location) }
+    # -EncodedCommand: the script reaches pwsh as written, whatever quotes and lines it has.
+    $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($Script))
+    foreach ($argument in '-NoLogo', '-NoProfile', '-NonInteractive', '-OutputFormat', 'Text', '-EncodedCommand', $encoded) { $start.ArgumentList.Add($argument) }
+    $start.WorkingDirectory = $WorkingDirectory
+    $start.RedirectStandardOutput = $true
+    $start.RedirectStandardError = $true
+    $start.RedirectStandardInput = $true
+    $start.UseShellExecute = $false
+    $start.Environment['NO_COLOR'] = '1'
+    foreach ($name in $Environment.Keys) { $start.Environment[$name] = $Environment[$name] }
+
+    $process = [System.Diagnostics.Process]::Start($start)
+    try {
+        $process.StandardInput.Close()
+        $stdout = $process.StandardOutput.ReadToEndAsync()
+        $stderr = $process.StandardError.ReadToEndAsync()
+        $timedOut = -not $process.WaitForExit($TimeoutSeconds * 1000)
+        if ($timedOut) { $process.Kill($true) }
+        $process.WaitForExit()
+        [pscustomobject]@{
+            ExitCode = if ($timedOut) { -1 } else { $process.ExitCode }
+            TimedOut = $timedOut
+            StdOut   = $stdout.GetAwaiter().GetResult()
+            StdErr   = $stderr.GetAwaiter().GetResult()
+        }
+    }
+    finally {
+        $process.Dispose()
+    }
+}
+
 function Start-TestOrigin {
     # A random port may be taken: try a few. HttpListener answers only the host names of its prefixes.
     for ($attempt = 1; ; $attempt++) {
