@@ -66,7 +66,7 @@ public sealed partial class CachingHandler
             StatusCode = (int)response.StatusCode,
             ReasonPhrase = response.ReasonPhrase,
             Version = response.Version,
-            Headers = CachePolicy.StorableHeaders(response),
+            Headers = CachePolicy.StorableHeaders(response, settings),
             VaryValues = varyValues,
             RequestTime = requestTime,
             ResponseTime = responseTime,
@@ -144,11 +144,12 @@ public sealed partial class CachingHandler
         };
     }
 
-    private CacheRecordInfo NewRecordInfo(string key, string primaryKey, HttpRequestMessage request, int status, DateTimeOffset createdAt, DateTimeOffset? expiresAt) => new()
+    private CacheRecordInfo NewRecordInfo(string key, string primaryKey, HttpRequestMessage request, int status, DateTimeOffset createdAt, DateTimeOffset? expiresAt, string? method = null) => new()
     {
         Key = key,
         PrimaryKey = primaryKey,
-        Method = request.Method.Method.ToUpperInvariant(),
+        // A HEAD that freshens a stored GET answer keeps it a GET entry.
+        Method = method ?? request.Method.Method.ToUpperInvariant(),
         Uri = CacheKey.RedactUrl(request.RequestUri!, settings.EffectiveIgnoredParameters),
         StatusCode = status,
         CreatedAt = createdAt,

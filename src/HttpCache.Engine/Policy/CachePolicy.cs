@@ -21,9 +21,10 @@ public static partial class CachePolicy
             return CacheReason.BypassRequestNoStore;
         }
 
-        var headers = request.Headers;
-        if (headers.IfNoneMatch.Count > 0 || headers.IfModifiedSince is not null
-            || headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since") || headers.Contains("If-Range"))
+        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2);
+        // these preconditions are the origin's.
+        var headers = request.Headers.NonValidated;
+        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since") || headers.Contains("If-Range"))
         {
             return CacheReason.BypassConditionalRequest;
         }
@@ -63,8 +64,10 @@ public static partial class CachePolicy
             // §5.2.1.4, and §5.4: Pragma: no-cache counts only when there is no Cache-Control.
             mustValidate = CacheReason.RequestNoCache;
         }
-        else if (requestControl.MaxAge is { } maxAge && age > maxAge)
+        else if (requestControl.MaxAge is { } maxAge && age > maxAge && !(control.Immutable && !expired))
         {
+            // RFC 8246 §2: a fresh immutable answer is not revalidated on a reload (max-age=0); no-cache, a
+            // forced reload, still is.
             mustValidate = CacheReason.RequestMaxAge;
         }
         else if (requestControl.MinFresh is { } minFresh && expiresAt is { } until && until - now < minFresh)
@@ -148,5 +151,6 @@ public static partial class CachePolicy
     }
 
     private static bool PragmaNoCache(HttpRequestMessage request) =>
-        request.Headers.Pragma.Any(p => string.Equals(p.Name, "no-cache", StringComparison.OrdinalIgnoreCase));
+        HttpFields.Lines(request, "Pragma") is { } lines
+        && lines.SelectMany(l => l.Split(',', StringSplitOptions.TrimEntries)).Contains("no-cache", StringComparer.OrdinalIgnoreCase);
 }
