@@ -28,7 +28,7 @@ public static partial class CachePolicy
 
         var status = (int)response.StatusCode;
         var requestControl = CacheDirectives.From(request.Headers);
-        var responseControl = CacheDirectives.From(response.Headers);
+        var responseControl = ResponseDirectives(response, settings);
         var mustUnderstand = settings.CacheControl && responseControl.MustUnderstand;
         if (mustUnderstand && !UnderstoodStatus(status))
         {
@@ -137,7 +137,7 @@ public static partial class CachePolicy
             return omitted;
         }
 
-        var control = CacheDirectives.From(response.Headers);
+        var control = ResponseDirectives(response, settings);
         omitted.UnionWith(control.NoCacheFields);
         if (settings.Shared)
         {
