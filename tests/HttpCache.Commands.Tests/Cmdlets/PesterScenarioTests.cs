@@ -6,7 +6,7 @@ namespace HttpCache.Commands.Tests.Cmdlets;
 /// <summary>
 /// The scenarios of tests/pester/scenarios that the Pester suites (tests/pester/*.Tests.ps1) run under pwsh,
 /// run here in a fresh process importing the staged module, against Kestrel serving the same answers as the
-/// Pester suites' origin (tests/pester/TestOrigin.ps1).
+/// Pester suites' origin (tests/pester/TestHelpers.ps1).
 /// </summary>
 public sealed class PesterScenarioTests(OriginFixture fixture) : IClassFixture<OriginFixture>
 {
