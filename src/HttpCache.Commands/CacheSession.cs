@@ -34,6 +34,7 @@ public sealed class CacheSession : IDisposable
         CreatedAt = engine.CreatedAt.LocalDateTime;
 
         Shared = settings.Shared;
+        TargetedCacheControl = settings.Shared && settings.TargetedCacheControl is { Length: > 0 } targeted ? targeted : null;
         UrlExpireAfter = settings.UrlExpireAfter.Select(rule => $"{rule.Pattern} = {rule.Expiration}").ToArray();
         StatusExpireAfter = settings.StatusExpireAfter.OrderBy(p => p.Key).ToDictionary(p => p.Key, p => p.Value.ToString());
         TimeZone = (timeZone ?? TimeZoneInfo.Local).Id;
@@ -91,6 +92,9 @@ public sealed class CacheSession : IDisposable
 
     /// <summary>True for a shared store (RFC 9111 §3.5): private answers and answers to authorized requests stay out.</summary>
     public bool Shared { get; }
+
+    /// <summary>The targeted cache-control field (RFC 9213) this shared session obeys first; null when none applies.</summary>
+    public string? TargetedCacheControl { get; }
 
     /// <summary>The per-URL lifetimes, 'pattern = lifetime', in the order they are tried.</summary>
     public string[] UrlExpireAfter { get; }

@@ -137,6 +137,12 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     public SwitchParameter Private { get; set; }
 
+    /// <summary>The targeted cache-control field (RFC 9213) a shared session obeys first; '' for none.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [AllowEmptyString]
+    public string? TargetedCacheControl { get; set; }
+
     /// <summary>A StackExchange.Redis configuration string: 'host:port,password=…,ssl=true', a Cluster's endpoints…</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -409,6 +415,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             StaleWhileRevalidate = SessionOptionParser.ParseStaleWindow(nameof(StaleWhileRevalidate), StaleWhileRevalidate),
             // RFC 9111 §3.5 for a cache that many users share: Redis unless -Private.
             Shared = !Private.IsPresent && (Shared.IsPresent || backend == CacheBackend.Redis),
+            TargetedCacheControl = TargetedCacheControl is null ? CacheSettings.Default.TargetedCacheControl : TargetedCacheControl.Trim(),
             KeepExpiredFor = TtlOffset ?? (backend == CacheBackend.Redis && !NoRedisTtl.IsPresent ? DefaultRedisTtlOffset : null),
             ExpireAfterCallback = callbacks?.ExpirationCallback,
             StorePredicate = callbacks?.PredicateCallback,

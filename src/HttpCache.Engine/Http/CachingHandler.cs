@@ -330,6 +330,17 @@ public sealed partial class CachingHandler : DelegatingHandler
             info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Stored as {entry.Record.Key}, {ExpiryText(storeDecision.ExpiresAt)}.");
         }
 
+        if (CachePolicy.PostAnswersGet(request, response, settings, responseTime))
+        {
+            // RFC 9110 §9.3.3: this answer is also the target's current representation, for a later GET.
+            var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings.EffectiveIgnoredParameters);
+            var asGet = NewEntry(request, callerHeaders, response, getKey, storeDecision, requestTime, responseTime, responseBody, "GET");
+            if (TryWrite(asGet, info))
+            {
+                info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Also stored as {asGet.Record.Key} for GET: the answer's Content-Location is the POST's target.");
+            }
+        }
+
         return response;
     }
 

@@ -29,7 +29,7 @@ public static partial class CachePolicy
 
         var status = (int)response.StatusCode;
         var requestControl = CacheDirectives.From(request.Headers);
-        var responseControl = CacheDirectives.From(response.Headers);
+        var responseControl = ResponseDirectives(response, settings);
         var mustUnderstand = settings.CacheControl && responseControl.MustUnderstand;
         if (mustUnderstand && !UnderstoodStatus(status))
         {
@@ -117,6 +117,27 @@ public static partial class CachePolicy
     }
 
     /// <summary>
+    /// RFC 9110 §9.3.3: "Responses to POST requests are only cacheable when they include explicit freshness
+    /// information ... A cached POST response can be reused to satisfy a later GET or HEAD request." and "If
+    /// the response ... has a Content-Location header field that has the same value as the POST's target
+    /// URI, [it] can be used for a later GET". True when the session stores both POST and GET, honours the
+    /// origin's freshness, the answer states a positive one, and its Content-Location is the target.
+    /// </summary>
+    public static bool PostAnswersGet(HttpRequestMessage request, HttpResponseMessage response, CacheSettings settings, DateTimeOffset responseTime)
+    {
+        if (request.Method != HttpMethod.Post || !settings.AllowedMethods.Contains("POST") || !settings.AllowedMethods.Contains("GET") || !settings.CacheControl
+            || ExplicitLifetime(response, settings, responseTime) is not { } lifetime || lifetime <= TimeSpan.Zero
+            || HttpFields.Lines(response, "Content-Location") is not [var location]
+            || !Uri.TryCreate(location.Trim(), UriKind.RelativeOrAbsolute, out var relative)
+            || !Uri.TryCreate(request.RequestUri, relative, out var absolute))
+        {
+            return false;
+        }
+
+        return Uri.Compare(absolute, request.RequestUri, UriComponents.HttpRequestUrl, UriFormat.SafeUnescaped, StringComparison.Ordinal) == 0;
+    }
+
+    /// <summary>
     /// RFC 9111 §3: any final status may be stored when the answer states its freshness, except 206 (a part
     /// of a representation, not a whole one) and 304 (it refers to a stored answer; it is never one itself).
     /// -AllowedStatusCodes decides only for the session's own lifetimes and heuristics.
@@ -146,7 +167,7 @@ public static partial class CachePolicy
             return omitted;
         }
 
-        var control = CacheDirectives.From(response.Headers);
+        var control = ResponseDirectives(response, settings);
         omitted.UnionWith(control.NoCacheFields);
         if (settings.Shared)
         {

@@ -52,7 +52,7 @@ public static partial class CachePolicy
         var age = CurrentAge(stored, now);
         var expiresAt = stored.Record.ExpiresAt;
         var expired = expiresAt is { } e && now >= e;
-        var control = stored.CacheControl;
+        var control = stored.Directives(settings);
 
         CacheReason? mustValidate = null;
         if (options.Mode == CacheMode.Refresh)
@@ -119,11 +119,11 @@ public static partial class CachePolicy
     /// always may.
     /// </summary>
     public static bool StaleIfErrorAllowed(StoredResponse stored, HttpRequestMessage request, CacheSettings settings, DateTimeOffset now) =>
-        StaleWindowAllows(stored, settings, now, settings.StaleIfError, stored.CacheControl.StaleIfError, CacheDirectives.From(request.Headers).StaleIfError);
+        StaleWindowAllows(stored, settings, now, settings.StaleIfError, stored.Directives(settings).StaleIfError, CacheDirectives.From(request.Headers).StaleIfError);
 
     /// <summary>Whether an expired answer may be served while it is refreshed in the background (RFC 5861 §3).</summary>
     public static bool StaleWhileRevalidateAllowed(StoredResponse stored, HttpRequestMessage request, CacheSettings settings, DateTimeOffset now) =>
-        StaleWindowAllows(stored, settings, now, settings.StaleWhileRevalidate, stored.CacheControl.StaleWhileRevalidate, null);
+        StaleWindowAllows(stored, settings, now, settings.StaleWhileRevalidate, stored.Directives(settings).StaleWhileRevalidate, null);
 
     private static bool StaleWindowAllows(StoredResponse stored, CacheSettings settings, DateTimeOffset now, TimeSpan? sessionWindow, TimeSpan? responseWindow, TimeSpan? requestWindow)
     {
@@ -146,7 +146,7 @@ public static partial class CachePolicy
     /// <summary>§4.2.4: must-revalidate (and proxy-revalidate in a shared cache) and no-cache forbid serving stale.</summary>
     private static bool StaleAllowed(StoredResponse stored, CacheSettings settings)
     {
-        var control = stored.CacheControl;
+        var control = stored.Directives(settings);
         return !(control.MustRevalidate || control.NoCache || (settings.Shared && control.ProxyRevalidate));
     }
 
