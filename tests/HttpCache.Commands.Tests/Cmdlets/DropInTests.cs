@@ -342,6 +342,28 @@ public sealed class DropInTests(OriginFixture fixture) : IClassFixture<OriginFix
     }
 
     [Fact]
+    public async Task ARunspaceThatClosesTakesItsDropInAlong()
+    {
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $iss = [initialsessionstate]::CreateDefault2()
+            $iss.ImportPSModule($manifest)
+            $runspace = [runspacefactory]::CreateRunspace($iss)
+            $runspace.Open()
+            $inner = [powershell]::Create($runspace)
+            $definition = $inner.AddScript('Enable-HttpCache -Session (New-HttpCacheSession -Backend Memory); (Get-Command Invoke-WebRequest).Definition').Invoke()[0]
+            $id = [regex]::Match($definition, 'HttpCache drop-in ([0-9a-f]{32})').Groups[1].Value
+            $null -eq ([HttpCache.DropIn]::Route($id, 'Invoke-WebRequest', @{})).Reason
+            $inner.Dispose(); $runspace.Dispose()
+            ([HttpCache.DropIn]::Route($id, 'Invoke-WebRequest', @{})).Reason
+            """, ("manifest", RepoPaths.ModuleManifest));
+
+        // While the runspace lives its drop-in routes to the cache; once it closed, nothing holds it (or its session).
+        Assert.Equal(true, result.BaseOutput[0]);
+        Assert.Contains("turned off", (string)result.BaseOutput[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetHttpCacheSessionListsTheOpenSessions()
     {
         var name = "dropin-list-" + Guid.NewGuid().ToString("N");
