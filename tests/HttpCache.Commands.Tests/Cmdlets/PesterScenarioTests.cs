@@ -118,7 +118,7 @@ public sealed class PesterScenarioTests(OriginFixture fixture) : IClassFixture<O
         var uri = Counter("help");
         var run = await Run("HelpAndCompletion.ps1", ("Uri", uri));
 
-        Assert.Equal("7", run.Value("COMMANDS"));
+        Assert.Equal("11", run.Value("COMMANDS"));
         Assert.Equal("True", run.Value("ABOUT"));
         Assert.Equal($"'{uri}'", run.Value("COMPLETED"));
     }
