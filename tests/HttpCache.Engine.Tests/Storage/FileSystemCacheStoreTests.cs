@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Security.Cryptography;
@@ -261,23 +262,38 @@ public sealed class FileSystemCacheStoreTests : StreamingStoreContractTests
 
         await Store.SetAsync(Version(0));
         using var stop = new CancellationTokenSource();
+        var writes = 0;
         var writer = Task.Run(async () =>
         {
             for (var i = 1; !stop.IsCancellationRequested; i++)
             {
                 await Store.SetAsync(Version(i % 2));
+                Interlocked.Increment(ref writes);
             }
         });
 
-        for (var read = 0; read < 300; read++)
+        // Reads go on until each version has been read whole, and at least 300 times: version 1 exists only once
+        // the writer ran, so seeing both proves it replaced the files while they were being read.
+        var seen = new int[2];
+        var missing = 0;
+        var reads = 0;
+        var guard = Stopwatch.StartNew();
+        while (reads < 300 || seen[0] == 0 || seen[1] == 0)
         {
-            // Always a whole version, and always the metadata written with that body (or missing, at worst).
-            if (await Store.GetAsync(EngineVariantKey) is { } record)
+            Assert.True(guard.Elapsed < HangGuard, $"after {reads} reads: version 0 read {seen[0]} times, version 1 {seen[1]}, {missing} missing, {writes} writes");
+            reads++;
+            // Always a whole version, and always the metadata written with that body; missing only when the
+            // writer won every attempt of one read.
+            if (await Store.GetAsync(EngineVariantKey) is not { } record)
             {
-                var version = record.Metadata[0];
-                Assert.Equal(bodies[version], record.Body);
-                Assert.Equal(200 + version, record.StatusCode);
+                missing++;
+                continue;
             }
+
+            var version = record.Metadata[0];
+            Assert.Equal(bodies[version], record.Body);
+            Assert.Equal(200 + version, record.StatusCode);
+            seen[version]++;
         }
 
         await stop.CancelAsync();

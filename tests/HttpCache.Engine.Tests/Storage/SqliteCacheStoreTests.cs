@@ -351,9 +351,20 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         begin.CommandText = "BEGIN EXCLUSIVE";
         await begin.ExecuteNonQueryAsync();
 
-        var write = Task.Run(() => store.SetAsync(Record("waited")));
-        // Give the write time to reach the lock; correctness does not depend on it.
-        await Task.Delay(100);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var write = Task.Run(() =>
+        {
+            started.SetResult();
+            return store.SetAsync(Record("waited"));
+        });
+        await started.Task.WaitAsync(HangGuard);
+        // The store works synchronously, so the write is on its way to the lock now. Without the busy timeout it
+        // would fail as Locked at once (see the test above); waiting, it is still running long after.
+        await Task.Delay(500);
+        Assert.False(write.IsCompleted, $"the write ended while the lock was held: {write.Status} {write.Exception?.InnerException?.Message}");
+        // WAL: readers pass the lock, and do not see the waiting write.
+        Assert.Null(await Task.Run(() => store.GetAsync("waited")).WaitAsync(HangGuard));
+
         using var commit = locker.CreateCommand();
         commit.CommandText = "COMMIT";
         await commit.ExecuteNonQueryAsync();
