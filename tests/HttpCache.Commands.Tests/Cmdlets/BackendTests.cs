@@ -163,18 +163,36 @@ public sealed class BackendTests(OriginFixture fixture) : IClassFixture<OriginFi
         Assert.Equal(["FileSystem", "Memory", "Redis", "Sqlite"], result.BaseOutput.Select(o => o.ToString()).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
-    public async Task LocalBackendsArePrivateAndKeepExpiredEntriesUntilRemoved()
+    [Theory]
+    [InlineData("Memory")]
+    [InlineData("Sqlite")]
+    [InlineData("FileSystem")]
+    public async Task LocalBackendsArePrivateAndKeepExpiredEntriesUntilRemoved(string backend)
     {
+        var (path, url) = Map();
+        using var temp = new TempDirectory();
         using var ps = PS.Open();
-        var session = (await ps.Ok("New-HttpCacheSession -Backend Memory")).Output.Single();
+        var result = await ps.Ok("""
+            $where = if ($b -eq 'Memory') { @{} } else { @{ Path = $p } }
+            $s = New-HttpCacheSession -Backend $b -ExpireAfter ExpireImmediately @where
+            $s
+            $null = Invoke-CachedWebRequest -Uri $u -Session $s
+            $null = Invoke-CachedWebRequest -Uri $u -Session $s
+            # Expired twice over, and still there: only removal ends an entry when no -TtlOffset is given.
+            @(Get-HttpCacheEntry -Session $s | ForEach-Object { "$($_.Uri) $($_.IsExpired)" })
+            Remove-HttpCacheEntry -Session $s -Expired -Confirm:$false
+            @(Get-HttpCacheEntry -Session $s).Count
+            """, ("b", backend), ("u", url), ("p", backend == "Sqlite" ? temp.File("cache.sqlite") : temp.File("cache")));
 
+        var session = result.Output[0];
         Assert.False(session.Prop<bool>("Shared"));
         Assert.Null(session.Prop<TimeSpan?>("KeepExpiredFor"));
         Assert.Null(session.Prop<long?>("MaxSize"));
         Assert.Null(session.Prop<long?>("MaxEntries"));
         Assert.Null(session.Properties["Namespace"].Value);
         Assert.Null(session.Properties["RedisConnection"].Value);
+        Assert.Equal([$"{url} True", "0"], result.Output.Skip(1).Select(o => Convert.ToString(o.BaseObject, CultureInfo.InvariantCulture)));
+        Assert.Equal(2, origin.RequestCount(path));
     }
 
     [Theory]

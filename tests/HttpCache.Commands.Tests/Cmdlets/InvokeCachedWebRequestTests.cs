@@ -374,6 +374,7 @@ public sealed class InvokeCachedWebRequestTests(OriginFixture fixture) : IClassF
             Invoke-CachedWebRequest -Uri $u -Session $s -Method POST -Body 'x'
             """, ("u", url));
 
+        Assert.Equal(2, result.Output.Count);
         Assert.All(result.Output, r => Assert.False(r.Prop<bool>("FromCache")));
         Assert.All(result.Output, r => Assert.Equal("bypass-method", r.Prop<string>("Reason")));
         Assert.Equal(2, origin.RequestCount(path));
