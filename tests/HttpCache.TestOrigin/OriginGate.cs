@@ -3,15 +3,16 @@ using Microsoft.AspNetCore.Http;
 namespace HttpCache.Testing;
 
 /// <summary>
-/// A barrier in the origin: each request through <see cref="Hold"/> waits until the test calls
-/// <see cref="Release"/> (or the client gives up). Tests use it to prove order instead of hoping for it with slow
+/// A barrier in the origin: each request through <see cref="Hold"/> waits until the test lets it through, all at
+/// once with <see cref="Release"/> or the longest-waiting one with <see cref="ReleaseOne"/> (or the client gives up). Tests use it to prove order instead of hoping for it with slow
 /// answers: wait until N requests are held (<see cref="WhenHeldAsync"/>) and they certainly overlap; see the
 /// client's abort arrive (<see cref="WhenAbortedAsync"/>) and it certainly reached the origin.
 /// </summary>
 public sealed class OriginGate
 {
-    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _sync = new();
+    private readonly LinkedList<TaskCompletionSource> _queue = new();
+    private bool _open;
     private readonly List<(Func<bool> Done, TaskCompletionSource Signal)> _waiters = [];
     private int _held;
     private int _arrived;
@@ -69,23 +70,73 @@ public sealed class OriginGate
     /// <summary>Holds each request until <see cref="Release"/>, then answers it with <paramref name="then"/>.</summary>
     public RequestDelegate Hold(RequestDelegate then) => async context =>
     {
-        Change(held: +1, arrived: +1);
+        var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        LinkedListNode<TaskCompletionSource>? node;
+        lock (_sync)
+        {
+            node = _open ? null : _queue.AddLast(turn);
+            Change(held: node is null ? 0 : +1, arrived: +1);
+        }
+
         try
         {
-            await _released.Task.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            if (node is not null)
+            {
+                await turn.Task.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            Change(held: -1, aborted: +1);
+            lock (_sync)
+            {
+                if (node!.List is not null)
+                {
+                    _queue.Remove(node);
+                }
+
+                Change(held: -1, aborted: +1);
+            }
+
             return;
         }
 
-        Change(held: -1);
+        if (node is not null)
+        {
+            lock (_sync)
+            {
+                Change(held: -1);
+            }
+        }
+
         await then(context).ConfigureAwait(false);
     };
 
     /// <summary>Lets every held request, and every later one, through.</summary>
-    public void Release() => _released.TrySetResult();
+    public void Release()
+    {
+        lock (_sync)
+        {
+            _open = true;
+            while (_queue.First is { } first)
+            {
+                _queue.RemoveFirst();
+                first.Value.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Lets the longest-waiting held request through (none when nothing waits).</summary>
+    public void ReleaseOne()
+    {
+        lock (_sync)
+        {
+            if (_queue.First is { } first)
+            {
+                _queue.RemoveFirst();
+                first.Value.TrySetResult();
+            }
+        }
+    }
 
     /// <summary>Completes once <paramref name="count"/> requests wait at the gate at the same time.</summary>
     public Task WhenHeldAsync(int count) => When(() => _held >= count);
@@ -111,19 +162,17 @@ public sealed class OriginGate
         }
     }
 
+    // Under the lock.
     private void Change(int held = 0, int arrived = 0, int aborted = 0)
     {
-        lock (_sync)
+        _held += held;
+        _arrived += arrived;
+        _aborted += aborted;
+        _mostHeld = Math.Max(_mostHeld, _held);
+        foreach (var waiter in _waiters.Where(w => w.Done()).ToList())
         {
-            _held += held;
-            _arrived += arrived;
-            _aborted += aborted;
-            _mostHeld = Math.Max(_mostHeld, _held);
-            foreach (var waiter in _waiters.Where(w => w.Done()).ToList())
-            {
-                _waiters.Remove(waiter);
-                waiter.Signal.TrySetResult();
-            }
+            _waiters.Remove(waiter);
+            waiter.Signal.TrySetResult();
         }
     }
 }
