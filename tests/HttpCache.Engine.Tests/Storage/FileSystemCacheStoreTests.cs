@@ -47,6 +47,8 @@ public sealed class FileSystemCacheStoreTests : StreamingStoreContractTests
             .Where(folder => Path.GetFileName(folder).Length == 2)
             .SelectMany(folder => new DirectoryInfo(folder).EnumerateFiles());
 
+    protected override ICacheStore OpenAnotherOnTheSameLocation() => OpenAnother();
+
     protected override Task<long> LeftoversAsync(ICacheStore store) =>
         Task.FromResult((long)ShardFiles(store).Count(file => file.Name.EndsWith(".tmp", StringComparison.Ordinal)));
 
@@ -163,43 +165,6 @@ public sealed class FileSystemCacheStoreTests : StreamingStoreContractTests
         Assert.Equal("contained", Encoding.UTF8.GetString(stored.Body));
         Assert.Equal(key, Assert.Single(await Store.GetVariantsAsync("../" + key)).Key);
         Assert.Equal(1, await Store.RemoveAsync(new CacheQuery { Key = key }));
-    }
-
-    [Fact]
-    public async Task Two_stores_on_one_folder_see_each_others_writes()
-    {
-        var other = OpenAnother();
-
-        await Store.SetAsync(Record("from-first", primaryKey: "P"));
-        await other.SetAsync(Record("from-second", primaryKey: "P"));
-        await Store.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 2 });
-        await other.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 3 });
-        await other.RecordAccessAsync([new EntryAccess("from-first", 1, T0)]);
-        await other.UpdateExpirationAsync("from-first", T0.AddHours(1), null);
-
-        Assert.Equal(2, (await Store.GetVariantsAsync("P")).Count);
-        Assert.Equal(2, (await other.GetVariantsAsync("P")).Count);
-        Assert.Equal(5, (await Store.GetCountersAsync())["hits"]);
-        var first = await Store.GetAsync("from-first");
-        Assert.Equal(1, first?.HitCount);
-        Assert.Equal(T0.AddHours(1), first?.ExpiresAt);
-
-        Assert.Equal(1, await other.RemoveAsync(new CacheQuery { Key = "from-first" }));
-        Assert.Null(await Store.GetAsync("from-first"));
-    }
-
-    [Fact]
-    public async Task Entries_and_counters_survive_closing_and_reopening()
-    {
-        await Store.SetAsync(Record("k1", body: "persisted"));
-        await Store.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 4 });
-        await Store.DisposeAsync();
-
-        var reopened = OpenAnother();
-
-        Assert.Equal("persisted", Encoding.UTF8.GetString((await reopened.GetAsync("k1"))!.Body));
-        Assert.Equal(4, (await reopened.GetCountersAsync())["hits"]);
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => Store.GetAsync("k1"));
     }
 
     [Theory]
