@@ -7,11 +7,8 @@
 #>
 
 BeforeAll {
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
-    Import-Module $script:manifest -Force
-    . (Join-Path $PSScriptRoot 'TestOrigin.ps1')
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
     $script:origin = Start-TestOrigin
 
     # The code under test: a function that calls Invoke-CachedWebRequest.
