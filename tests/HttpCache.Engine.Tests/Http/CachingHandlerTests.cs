@@ -883,10 +883,29 @@ public sealed class CachingHandlerTests(OriginFixture fixture) : IClassFixture<O
     [Fact]
     public async Task Identical_concurrent_misses_reach_the_origin_once()
     {
-        await using var cache = CacheHarness.Create();
-        var path = MapNew("coalesced", OriginBehaviors.Slow(TimeSpan.FromMilliseconds(300), OriginBehaviors.MaxAge(60)));
+        // The origin holds the first request until all five callers have looked in the store and missed (the store
+        // counts their lookups), so they certainly overlap; nothing depends on how slow an answer is.
+        var store = new FailingStore();
+        await using var cache = CacheHarness.Over(store);
+        var gate = new OriginGate();
+        var path = MapNew("coalesced", gate.Hold(OriginBehaviors.MaxAge(60)));
+        var guard = TimeSpan.FromSeconds(30);
 
-        var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Task.Run(() => cache.GetAsync(origin.Url(path)))));
+        var first = Task.Run(() => cache.GetAsync(origin.Url(path)));
+        await gate.WhenHeldAsync(1).WaitAsync(guard);
+        var others = Enumerable.Range(0, 4).Select(_ => Task.Run(() => cache.GetAsync(origin.Url(path)))).ToList();
+        using (var hang = new CancellationTokenSource(guard))
+        {
+            while (store.Calls < 5)
+            {
+                Assert.False(others.Any(t => t.IsFaulted), "a caller failed before the origin answered");
+                await Task.Delay(5, hang.Token);
+            }
+        }
+
+        Assert.Equal((1, 1), (gate.Arrived, gate.Held));
+        gate.Release();
+        var answers = await Task.WhenAll(others.Prepend(first)).WaitAsync(guard);
 
         Assert.Equal(1, origin.RequestCount(path));
         Assert.All(answers, a => Assert.Equal("1", a.Body));
