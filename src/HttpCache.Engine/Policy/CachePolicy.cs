@@ -21,10 +21,10 @@ public static partial class CachePolicy
             return CacheReason.BypassRequestNoStore;
         }
 
-        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2);
-        // these preconditions are the origin's.
+        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2), and
+        // If-Range qualifies a Range it answers (RFC 9110 §13.1.5); these preconditions are the origin's.
         var headers = request.Headers.NonValidated;
-        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since") || headers.Contains("If-Range"))
+        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since"))
         {
             return CacheReason.BypassConditionalRequest;
         }
