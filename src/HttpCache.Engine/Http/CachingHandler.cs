@@ -155,9 +155,7 @@ public sealed partial class CachingHandler : DelegatingHandler
             if (storedGet is not null && CachePolicy.Lookup(request, storedGet, settings, options, getNow) is { Action: LookupAction.Serve } getDecision)
             {
                 Describe(info, request, getDecision, storedGet);
-                return callerConditional
-                    ? AnswerConditional(request, storedGet, getDecision, info, getNow)
-                    : Hit(request, storedGet, getDecision, info, getNow, getDecision.Reason == CacheReason.StaleHitMaxStale ? "max-stale" : null);
+                return await ServeStoredAsync(request, storedGet, getDecision, info, getNow, StaleReason(getDecision), options, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -178,15 +176,8 @@ public sealed partial class CachingHandler : DelegatingHandler
 
         switch (decision.Action)
         {
-            case LookupAction.Serve when callerConditional:
-                return AnswerConditional(request, stored!, decision, info, now);
             case LookupAction.Serve:
-                return Hit(request, stored!, decision, info, now, decision.Reason switch
-                {
-                    CacheReason.StaleHitMaxStale => "max-stale",
-                    CacheReason.StaleHitOnlyIfCached => "only-if-cached",
-                    _ => null,
-                });
+                return await ServeStoredAsync(request, stored!, decision, info, now, StaleReason(decision), options, cancellationToken).ConfigureAwait(false);
             case LookupAction.ServeAndRefresh:
                 StartRefresh(request, body, options, stored!, info);
                 return Hit(request, stored!, decision, info, now, "stale-while-revalidate");
@@ -343,6 +334,13 @@ public sealed partial class CachingHandler : DelegatingHandler
 
         return response;
     }
+
+    private static string? StaleReason(LookupDecision decision) => decision.Reason switch
+    {
+        CacheReason.StaleHitMaxStale => "max-stale",
+        CacheReason.StaleHitOnlyIfCached => "only-if-cached",
+        _ => null,
+    };
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
