@@ -10,6 +10,17 @@ namespace HttpCache.Commands;
 [OutputType(typeof(PSObject), typeof(XmlDocument), typeof(string))]
 public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
 {
+    /// <summary>Follows the Link header's rel="next" pages, outputting (and caching) each.</summary>
+    [Parameter]
+    [Alias("FL")]
+    public SwitchParameter FollowRelLink { get; set; }
+
+    /// <summary>With -FollowRelLink, how many pages at most.</summary>
+    [Parameter]
+    [Alias("ML")]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaximumFollowRelLink { get; set; } = int.MaxValue;
+
     /// <summary>A variable to receive the answer's status code, as Invoke-RestMethod's.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -25,6 +36,9 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ResponseVariable { get; set; }
+
+    /// <inheritdoc />
+    private protected override int FollowRelLinkPages => FollowRelLink ? MaximumFollowRelLink : 1;
 
     /// <inheritdoc />
     private protected override void OnAnswer(CachedResponse response)
@@ -50,7 +64,7 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     private protected override void WriteAnswer(CachedResponse response)
     {
         var contentType = response.Headers.TryGetValue("Content-Type", out var values) ? values.FirstOrDefault() : null;
-        var converted = RestContent.Convert(response.Content, contentType);
+        var converted = RestContent.Convert(response.Text, contentType);
         WriteVerbose($"{response.Method} {response.Uri}: {converted.Kind} content ({response.RawContentLength} bytes{(contentType is null ? string.Empty : ", " + contentType)}).");
         if (!converted.HasValue)
         {

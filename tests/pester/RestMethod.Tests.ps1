@@ -50,6 +50,6 @@ Describe 'Invoke-CachedRestMethod' {
 
     It 'fails on an error status as Invoke-RestMethod does' {
         { Invoke-CachedRestMethod (New-TestUri $script:origin 'status/500') -Session (New-HttpCacheSession -Backend Memory) } |
-            Should -Throw -ErrorId 'WebResponseError,HttpCache.Commands.InvokeCachedRestMethodCommand'
+            Should -Throw -ErrorId 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedRestMethodCommand'
     }
 }

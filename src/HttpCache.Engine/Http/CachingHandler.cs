@@ -379,6 +379,11 @@ public sealed class CachingHandler : DelegatingHandler
     private static HttpRequestMessage SnapshotHeaders(HttpRequestMessage request)
     {
         var copy = new HttpRequestMessage(request.Method, request.RequestUri);
+        if (request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller))
+        {
+            copy.Options.Set(CacheRequestOptions.CallerKey, caller);
+        }
+
         foreach (var (name, values) in request.Headers.NonValidated)
         {
             copy.Headers.TryAddWithoutValidation(name, values);
@@ -578,6 +583,11 @@ public sealed class CachingHandler : DelegatingHandler
         }
 
         refresh.Options.Set(OptionsKey, options with { Mode = CacheMode.Refresh });
+        if (request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller))
+        {
+            refresh.Options.Set(CacheRequestOptions.CallerKey, caller);
+        }
+
         var key = stored.Record.Key;
         _ = Task.Run(async () =>
         {

@@ -105,11 +105,15 @@ public static class CachePolicy
         return best;
     }
 
-    /// <summary>The credential headers keyed by digest: all of them unless an explicit ignore list names them.</summary>
+    /// <summary>
+    /// The credential headers keyed by digest: all of them unless an explicit ignore list names them, and the
+    /// caller identity (<see cref="CacheRequestOptions.CallerName"/>) always.
+    /// </summary>
     public static IEnumerable<string> CredentialsInForce(CacheSettings settings) =>
-        settings.IgnoredParameters is null
+        (settings.IgnoredParameters is null
             ? CacheSettings.CredentialHeaders
-            : CacheSettings.CredentialHeaders.Where(h => !settings.IgnoredParameters.Contains(h));
+            : CacheSettings.CredentialHeaders.Where(h => !settings.IgnoredParameters.Contains(h)))
+        .Append(CacheRequestOptions.CallerName);
 
     /// <summary>The pseudo-header under which all request headers are matched at once (-MatchHeaders $true).</summary>
     public const string AllHeadersName = "*headers";
@@ -130,7 +134,8 @@ public static class CachePolicy
         }
 
         var value = RequestHeaderValue(request, name);
-        var secret = settings.EffectiveIgnoredParameters.Contains(name) || CacheSettings.CredentialHeaders.Contains(name, StringComparer.OrdinalIgnoreCase);
+        var secret = settings.EffectiveIgnoredParameters.Contains(name) || CacheSettings.CredentialHeaders.Contains(name, StringComparer.OrdinalIgnoreCase)
+            || name == CacheRequestOptions.CallerName;
         return secret && value.Length != 0 ? Digest(value) : value;
     }
 
@@ -147,6 +152,12 @@ public static class CachePolicy
     /// </summary>
     public static string RequestHeaderValue(HttpRequestMessage request, string name)
     {
+        if (name == CacheRequestOptions.CallerName)
+        {
+            // Not a header: who the handler-level credentials and certificates make the caller.
+            return request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller) ? caller : string.Empty;
+        }
+
         IEnumerable<string>? values = null;
         if (!request.Headers.TryGetValues(name, out values) && request.Content is not null)
         {

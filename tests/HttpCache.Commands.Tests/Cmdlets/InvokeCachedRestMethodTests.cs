@@ -131,12 +131,12 @@ public sealed class InvokeCachedRestMethodTests(OriginFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task ErrorStatusIsAWebResponseErrorUnlessSkippedAndTheVariablesAreSetEitherWay()
+    public async Task ErrorStatusIsAWebCmdletWebResponseExceptionUnlessSkippedAndTheVariablesAreSetEitherWay()
     {
         var (_, url) = Respond("application/problem+json", """{ "title": "Not Found", "status": 404 }""", status: 404);
         using var ps = PS.Open();
         var error = await ps.Fails("Invoke-CachedRestMethod $u -Session (New-HttpCacheSession -Backend Memory)", ("u", url));
-        Assert.Equal($"WebResponseError,{Cmdlet}", error.FullyQualifiedErrorId);
+        Assert.Equal($"WebCmdletWebResponseException,{Cmdlet}", error.FullyQualifiedErrorId);
 
         var result = await ps.Ok("""
             try { $null = Invoke-CachedRestMethod $u -Session (New-HttpCacheSession -Backend Memory) -StatusCodeVariable failedCode } catch { }
@@ -175,7 +175,7 @@ public sealed class InvokeCachedRestMethodTests(OriginFixture fixture) : IClassF
 
         Assert.False(result.Threw, result.ToString());
         Assert.Equal([true, true, true], result.BaseOutput);
-        Assert.Equal([$"WebResponseError,{Cmdlet}"], result.ErrorIds);
+        Assert.Equal([$"WebCmdletWebResponseException,{Cmdlet}"], result.ErrorIds);
     }
 
     [Fact]
