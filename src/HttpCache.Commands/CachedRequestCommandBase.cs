@@ -290,8 +290,8 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Called with every answer, before the status check (so also for error statuses).</summary>
-    private protected virtual void OnAnswer(CachedResponse response)
+    /// <summary>Called with every answer, before the status check; <paramref name="failing"/> when that check is about to fail it.</summary>
+    private protected virtual void OnAnswer(CachedResponse response, bool failing)
     {
     }
 
@@ -299,7 +299,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     private protected abstract void WriteAnswer(CachedResponse response);
 
     // The runner calls these: members of PSCmdlet it cannot reach itself.
-    internal void InvokeOnAnswer(CachedResponse response) => OnAnswer(response);
+    internal void InvokeOnAnswer(CachedResponse response, bool failing) => OnAnswer(response, failing);
 
     internal void InvokeWriteAnswer(CachedResponse response) => WriteAnswer(response);
 

@@ -27,7 +27,9 @@ public sealed partial class CachedResponse
         Method = method;
         Uri = response.RequestMessage?.RequestUri?.AbsoluteUri ?? uri;
         StatusCode = (int)response.StatusCode;
-        StatusDescription = response.ReasonPhrase ?? string.Empty;
+        // As Invoke-WebRequest: the status code's name (NotFound), not the reason phrase.
+        StatusDescription = response.StatusCode.ToString();
+        ReasonPhrase = response.ReasonPhrase ?? string.Empty;
         Headers = ReadHeaders(response);
         var contentType = response.Content?.Headers.ContentType;
         Text = Decode(body, contentType, out var encoding);
@@ -67,8 +69,11 @@ public sealed partial class CachedResponse
     /// <summary>The HTTP status code.</summary>
     public int StatusCode { get; }
 
-    /// <summary>The reason phrase: OK, Not Found, Not Cached…</summary>
+    /// <summary>The status code's name, as Invoke-WebRequest's: OK, NotFound, GatewayTimeout…</summary>
     public string StatusDescription { get; }
+
+    /// <summary>The reason phrase the answer came with: OK, Not Found, Not Cached…</summary>
+    public string ReasonPhrase { get; }
 
     /// <summary>Response and content headers, by case-insensitive name, typed as Invoke-WebRequest's.</summary>
     public Dictionary<string, IEnumerable<string>> Headers { get; }
@@ -197,7 +202,7 @@ public sealed partial class CachedResponse
     private static string RawHeader(HttpResponseMessage response)
     {
         var raw = new StringBuilder();
-        raw.Append("HTTP/").Append(response.Version).Append(' ').Append((int)response.StatusCode).Append(' ').Append(response.ReasonPhrase).AppendLine();
+        raw.Append("HTTP/").Append(response.Version).Append(' ').Append((int)response.StatusCode).Append(' ').Append(response.StatusCode.ToString()).AppendLine();
         foreach (HttpHeaders? headers in new HttpHeaders?[] { response.Headers, response.Content?.Headers })
         {
             if (headers is null)

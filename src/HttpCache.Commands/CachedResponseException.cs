@@ -29,7 +29,7 @@ public sealed class CachedResponseException : HttpRequestException
     /// </summary>
     internal static HttpRequestException For(CachedResponse response)
     {
-        var message = string.Format(CultureInfo.InvariantCulture, "Response status code does not indicate success: {0} ({1}).", response.StatusCode, response.StatusDescription);
+        var message = string.Format(CultureInfo.InvariantCulture, "Response status code does not indicate success: {0} ({1}).", response.StatusCode, response.ReasonPhrase);
         var exception = HttpResponseExceptionFactory.Value is { } create ? create(message, response.BaseResponse) : new CachedResponseException(message, response.BaseResponse);
 
         // The cache's view of the failed answer (FromCache, Reason…), for scripts that want it:

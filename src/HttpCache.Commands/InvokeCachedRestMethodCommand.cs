@@ -41,19 +41,20 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     private protected override int FollowRelLinkPages => FollowRelLink ? MaximumFollowRelLink : 1;
 
     /// <inheritdoc />
-    private protected override void OnAnswer(CachedResponse response)
+    private protected override void OnAnswer(CachedResponse response, bool failing)
     {
-        // Set before the status check, as Invoke-RestMethod does, so a failed call still tells its status.
-        if (StatusCodeVariable is not null)
+        // As Invoke-RestMethod: an answer that fails the status check sets neither; its status is in the error.
+        if (StatusCodeVariable is not null && !failing)
         {
             SessionState.PSVariable.Set(StatusCodeVariable, response.StatusCode);
         }
 
-        if (ResponseHeadersVariable is not null)
+        if (ResponseHeadersVariable is not null && !failing)
         {
             SessionState.PSVariable.Set(ResponseHeadersVariable, response.Headers);
         }
 
+        // The cache's own variable is set either way: why an error status was served is worth knowing.
         if (ResponseVariable is not null)
         {
             SessionState.PSVariable.Set(ResponseVariable, response);

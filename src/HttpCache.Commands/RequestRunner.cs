@@ -674,8 +674,8 @@ internal sealed class RequestRunner : IDisposable
             }
         }
 
-        cmdlet.InvokeOnAnswer(result);
         var success = result.StatusCode is >= 200 and <= 299;
+        cmdlet.InvokeOnAnswer(result, failing: !success && !cmdlet.SkipHttpErrorCheck);
         var resumed = outcome.Item.RangeFrom is not null;
         if (resumed && result.StatusCode == 416
             && result.BaseResponse.Content?.Headers.ContentRange is { HasLength: true } range && range.Length == outcome.Item.RangeFrom)

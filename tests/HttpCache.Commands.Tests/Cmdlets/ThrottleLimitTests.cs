@@ -75,7 +75,7 @@ public sealed class ThrottleLimitTests(OriginFixture fixture) : IClassFixture<Or
         var error = Assert.Single(result.Errors);
         Assert.Equal($"WebCmdletWebResponseException,{Cmdlet}", error.FullyQualifiedErrorId);
         Assert.Equal(failingUrl, error.TargetObject?.ToString());
-        Assert.Equal(500, ((dynamic)error.Exception).Response.StatusCode);
+        Assert.Equal(500, (int)((dynamic)error.Exception).Response.StatusCode);
 
         Assert.Equal(12, origin.RequestCount(path));
         Assert.InRange(maxInFlight(), 2, 4);
