@@ -1,0 +1,119 @@
+using HttpCache.Engine.Diagnostics;
+using HttpCache.Engine.Policy;
+using HttpCache.Engine.Storage;
+
+namespace HttpCache.Engine.Http;
+
+/// <summary>Reading the store, and keeping track of its failures so an outage warns once.</summary>
+public sealed partial class CachingHandler
+{
+    private async Task<(StoredResponse? Stored, bool StoreUsable)> FindAsync(string primaryKey, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
+        // Queued writes first: one that lands between the two reads is then in the store's answer.
+        var queued = writes.Pending(primaryKey);
+        IReadOnlyList<CacheRecord> records;
+        try
+        {
+            records = await store.GetVariantsAsync(primaryKey, cancellationToken).ConfigureAwait(false);
+            StoreRecovered(info, primaryKey);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            StoreFailed(info, "read", ex, primaryKey);
+            return (null, false);
+        }
+
+        if (queued.Count > 0)
+        {
+            records = records.Where(r => !queued.Any(q => q.Key == r.Key)).Concat(queued).ToList();
+        }
+
+        var variants = await ReadVariantsAsync(records, info, cancellationToken).ConfigureAwait(false);
+        return (CachePolicy.SelectVariant(variants, request, settings), true);
+    }
+
+    private async Task<List<StoredResponse>> ReadVariantsAsync(IReadOnlyList<CacheRecord> records, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
+        var variants = new List<StoredResponse>(records.Count);
+        foreach (var record in records)
+        {
+            try
+            {
+                var variant = EntrySerializer.Deserialize(record, record.Metadata, record.Body);
+                variants.Add(variant.BodyEncoding is not { } encoding
+                    ? variant
+                    : variant.WithBody(BodyCodec.Decompress(variant.Body, encoding, variant.OriginalLength), null, variant.OriginalLength));
+            }
+            catch (InvalidDataException ex)
+            {
+                counters.Increment(CacheCounter.CorruptEntries);
+                info.Add(CacheEventId.CorruptEntry, CacheDiagnosticLevel.Warning, $"The cache entry {record.Key} for {record.Uri} could not be read ({ex.Message}); it was removed and the request goes to the origin.");
+                try
+                {
+                    await store.RemoveAsync(new CacheQuery { Key = record.Key }, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception removeFailure) when (!cancellationToken.IsCancellationRequested)
+                {
+                    StoreFailed(info, "remove a corrupt entry", removeFailure, record.PrimaryKey);
+                }
+            }
+        }
+
+        return variants;
+    }
+
+    /// <summary>
+    /// Counts every failure; warns on the first of an outage and only explains the rest. An outage ends
+    /// when a key that failed works again (a partial outage — one Redis Cluster primary down — keeps
+    /// failing the same keys while others succeed, and stays one outage), or after a quiet minute.
+    /// </summary>
+    private void StoreFailed(CacheResponseInfo info, string operation, Exception ex, string? primaryKey)
+    {
+        counters.Increment(CacheCounter.Errors);
+        var now = time.GetUtcNow().UtcTicks;
+        bool first;
+        lock (failingKeys)
+        {
+            first = !storeFailing || now - lastStoreFailureTicks > OutageQuietPeriod.Ticks;
+            if (first)
+            {
+                failingKeys.Clear();
+            }
+
+            storeFailing = true;
+            lastStoreFailureTicks = now;
+            if (primaryKey is not null && failingKeys.Count < MaxTrackedFailingKeys)
+            {
+                failingKeys.Add(primaryKey);
+            }
+        }
+
+        // The store's own message names the server or file; the innermost one is a library's detail.
+        var reason = ex is CacheStoreException ? ex.Message : ex.GetBaseException().Message;
+        info.Add(CacheEventId.StoreFailure, first ? CacheDiagnosticLevel.Warning : CacheDiagnosticLevel.Verbose,
+            first
+                ? $"The {store.BackendName} cache could not {operation} ({reason}); the origin answers until it recovers."
+                : $"The {store.BackendName} cache is still failing ({reason}); the origin answers.");
+    }
+
+    private void StoreRecovered(CacheResponseInfo info, string? primaryKey)
+    {
+        if (!Volatile.Read(ref storeFailing) || primaryKey is null)
+        {
+            return;
+        }
+
+        lock (failingKeys)
+        {
+            if (!storeFailing || !(failingKeys.Contains(primaryKey) || failingKeys.Count == 0))
+            {
+                return;
+            }
+
+            storeFailing = false;
+            failingKeys.Clear();
+        }
+
+        info.Add(CacheEventId.StoreFailure, CacheDiagnosticLevel.Verbose, $"The {store.BackendName} cache works again; caching resumes.");
+    }
+}
