@@ -442,6 +442,7 @@ internal sealed class RequestRunner : IDisposable
             NoProxy = cmdlet.NoProxy,
             SslProtocols = (System.Security.Authentication.SslProtocols)(int)cmdlet.SslProtocol,
             UnixSocket = cmdlet.UnixSocket,
+            ConnectTimeout = cmdlet.ConnectionTimeoutSeconds > 0 ? TimeSpan.FromSeconds(cmdlet.ConnectionTimeoutSeconds) : null,
             MaximumRedirection = maximumRedirection > -1 ? maximumRedirection : null,
             AllowInsecureRedirect = cmdlet.AllowInsecureRedirect,
             PreserveAuthorizationOnRedirect = cmdlet.PreserveAuthorizationOnRedirect && headersHaveAuthorization(),
