@@ -34,6 +34,7 @@ public sealed class CacheSession : IDisposable
         CreatedAt = engine.CreatedAt.LocalDateTime;
 
         Shared = settings.Shared;
+        TargetedCacheControl = settings.Shared && settings.TargetedCacheControl is { Length: > 0 } targeted ? targeted : null;
         UrlExpireAfter = settings.UrlExpireAfter.Select(rule => $"{rule.Pattern} = {rule.Expiration}").ToArray();
         StatusExpireAfter = settings.StatusExpireAfter.OrderBy(p => p.Key).ToDictionary(p => p.Key, p => p.Value.ToString());
         TimeZone = (timeZone ?? TimeZoneInfo.Local).Id;
@@ -92,6 +93,9 @@ public sealed class CacheSession : IDisposable
     /// <summary>True for a shared store (RFC 9111 §3.5): private answers and answers to authorized requests stay out.</summary>
     public bool Shared { get; }
 
+    /// <summary>The targeted cache-control field (RFC 9213) this shared session obeys first; null when none applies.</summary>
+    public string? TargetedCacheControl { get; }
+
     /// <summary>The per-URL lifetimes, 'pattern = lifetime', in the order they are tried.</summary>
     public string[] UrlExpireAfter { get; }
 
@@ -116,6 +120,9 @@ public sealed class CacheSession : IDisposable
 
     /// <summary>The latest failure of a session script block, with its ErrorId (ExpireAfterScriptFailed, StorePredicateFailed), or null.</summary>
     public ErrorRecord? LastScriptError => callbacks?.LastError;
+
+    /// <summary>The once-per-session warning about a failing script block, or null (see <see cref="ScriptBlockCallbacks.TakeWarning"/>).</summary>
+    internal string? TakeScriptWarning() => callbacks?.TakeWarning();
 
     /// <summary>Heuristic freshness from Last-Modified for answers without a lifetime of their own (RFC 9111 §4.2.2).</summary>
     public bool HeuristicFreshness { get; }

@@ -43,6 +43,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// <summary>The HTTP version of the request (1.0, 1.1, 2, 3).</summary>
     [Parameter]
     [HttpVersionTransformation]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public Version? HttpVersion { get; set; }
 
     /// <summary>
@@ -50,11 +51,13 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// credentials, certificates, proxy and limits are used, and its cookies filled, as Invoke-WebRequest does.
     /// </summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public object? WebSession { get; set; }
 
     /// <summary>A variable to receive a new WebRequestSession holding this call's settings and cookies.</summary>
     [Parameter]
     [Alias("SV")]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? SessionVariable { get; set; }
 
     /// <summary>Allows -Authentication, -Credential and -UseDefaultCredentials over plain http.</summary>
@@ -68,6 +71,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// <summary>Credentials: Basic with -Authentication Basic; otherwise answered to the origin's challenges.</summary>
     [Parameter]
     [Credential]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public PSCredential? Credential { get; set; }
 
     /// <summary>Answers the origin's challenges with the current user's credentials.</summary>
@@ -77,11 +81,13 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// <summary>The thumbprint of a client certificate in the current user's personal store.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? CertificateThumbprint { get; set; }
 
     /// <summary>A client certificate to offer the origin.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public X509Certificate? Certificate { get; set; }
 
     /// <summary>Accepts any server certificate (self-signed, expired, wrong name).</summary>
@@ -94,10 +100,12 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
 
     /// <summary>The token of -Authentication Bearer or OAuth.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public SecureString? Token { get; set; }
 
     /// <summary>The User-Agent header.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? UserAgent { get; set; }
 
     /// <summary>Sends Connection: close, so the connection is not kept for later requests.</summary>
@@ -111,15 +119,18 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     [Parameter]
     [Alias("TimeoutSec")]
     [ValidateRange(0, int.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int ConnectionTimeoutSeconds { get; set; }
 
     /// <summary>Seconds reading the answer's body may take; 0 (the default): no limit.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int OperationTimeoutSeconds { get; set; }
 
     /// <summary>Request headers, name to value (or values).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public IDictionary? Headers { get; set; }
 
     /// <summary>Adds -Headers, -ContentType and -UserAgent without checking their format.</summary>
@@ -133,11 +144,13 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// <summary>Redirects followed at most; 0 outputs the redirect itself.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int MaximumRedirection { get; set; } = -1;
 
     /// <summary>Retries after a 304, 4xx or 5xx answer; a stale-if-error answer comes only after the retries fail.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int MaximumRetryCount { get; set; }
 
     /// <summary>Keeps the Authorization header across redirects.</summary>
@@ -147,6 +160,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// <summary>Seconds between retries (default 5); a 429's Retry-After overrides it.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int RetryIntervalSec { get; set; } = 5;
 
     /// <summary>The HTTP method (default GET): a standard one or any method token.</summary>
@@ -159,6 +173,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     [Parameter]
     [Alias("CM")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HttpMethodCompleter))]
     public string? CustomMethod { get; set; }
 
     /// <summary>Keeps the method and body when a 301/302/303 redirect would turn them into a GET.</summary>
@@ -168,6 +183,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// <summary>Connects through this Unix domain socket.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public UnixDomainSocketEndPoint? UnixSocket { get; set; }
 
     /// <summary>Connects directly, ignoring the system proxy; not with -Proxy.</summary>
@@ -176,11 +192,13 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
 
     /// <summary>A proxy server to go through.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public System.Uri? Proxy { get; set; }
 
     /// <summary>Credentials for -Proxy.</summary>
     [Parameter]
     [Credential]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public PSCredential? ProxyCredential { get; set; }
 
     /// <summary>Gives -Proxy the current user's credentials.</summary>
@@ -189,14 +207,17 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
 
     /// <summary>The body: a string, bytes, XML, a stream, or a dictionary (a form; the query string of a GET).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public object? Body { get; set; }
 
     /// <summary>A multipart/form-data upload: field name to value, file (FileInfo) or list of them.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public IDictionary? Form { get; set; }
 
     /// <summary>The body's Content-Type.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ContentTypeCompleter))]
     public string? ContentType { get; set; }
 
     /// <summary>Sends the body with this Transfer-Encoding (chunked).</summary>
@@ -228,6 +249,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
 
     /// <summary>The session (default: the shared default session). Binds from a piped session or an object's Session property.</summary>
     [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>This request's lifetime, above the session's and below Cache-Control headers.</summary>
@@ -254,6 +276,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// </summary>
     [Parameter]
     [ValidateRange(1, 256)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int ThrottleLimit { get; set; }
 
     /// <summary>True when -ThrottleLimit was given: URIs are collected and fetched concurrently at the end.</summary>

@@ -6,10 +6,8 @@
 #>
 
 BeforeAll {
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
-    Import-Module $script:manifest -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
 
     # The code under test: a function that calls Invoke-CachedWebRequest.
     function Get-UserName {

@@ -57,16 +57,16 @@ public sealed partial class CachingHandler
     }
 
     /// <summary>The entry an origin answer becomes; its variant pairs come from the caller's own headers.</summary>
-    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body)
+    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body, string? method = null)
     {
         var varyValues = CachePolicy.VaryValues(callerHeaders, response, settings);
         return new StoredResponse
         {
-            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt),
+            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt, method),
             StatusCode = (int)response.StatusCode,
             ReasonPhrase = response.ReasonPhrase,
             Version = response.Version,
-            Headers = CachePolicy.StorableHeaders(response),
+            Headers = CachePolicy.StorableHeaders(response, settings),
             VaryValues = varyValues,
             RequestTime = requestTime,
             ResponseTime = responseTime,
@@ -149,11 +149,12 @@ public sealed partial class CachingHandler
         };
     }
 
-    private CacheRecordInfo NewRecordInfo(string key, string primaryKey, HttpRequestMessage request, int status, DateTimeOffset createdAt, DateTimeOffset? expiresAt) => new()
+    private CacheRecordInfo NewRecordInfo(string key, string primaryKey, HttpRequestMessage request, int status, DateTimeOffset createdAt, DateTimeOffset? expiresAt, string? method = null) => new()
     {
         Key = key,
         PrimaryKey = primaryKey,
-        Method = request.Method.Method.ToUpperInvariant(),
+        // A HEAD that freshens a stored GET answer keeps it a GET entry.
+        Method = method ?? request.Method.Method.ToUpperInvariant(),
         Uri = CacheKey.RedactUrl(request.RequestUri!, settings.EffectiveIgnoredParameters),
         StatusCode = status,
         CreatedAt = createdAt,

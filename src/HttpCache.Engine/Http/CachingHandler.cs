@@ -143,15 +143,43 @@ public sealed partial class CachingHandler : DelegatingHandler
         var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings.EffectiveIgnoredParameters);
         info.CacheKey = primaryKey;
 
-        var (stored, storeUsable) = await FindAsync(primaryKey, request, info, cancellationToken).ConfigureAwait(false);
+        var callerConditional = CachePolicy.HasCacheConditional(request);
+        StoredResponse? storedGet = null;
+        var getUsable = true;
+        if (request.Method == HttpMethod.Head && settings.AllowedMethods.Contains("GET"))
+        {
+            // §4.3.5: a HEAD is answered from the stored GET answer when that one would be served, and a
+            // 200 to HEAD freshens it.
+            (storedGet, getUsable) = await FindAsync(CacheKey.Primary("GET", request.RequestUri!, null, null, settings.EffectiveIgnoredParameters), request, info, cancellationToken).ConfigureAwait(false);
+            var getNow = time.GetUtcNow();
+            if (storedGet is not null && CachePolicy.Lookup(request, storedGet, settings, options, getNow) is { Action: LookupAction.Serve } getDecision)
+            {
+                Describe(info, request, getDecision, storedGet);
+                return callerConditional
+                    ? AnswerConditional(request, storedGet, getDecision, info, getNow)
+                    : Hit(request, storedGet, getDecision, info, getNow, getDecision.Reason == CacheReason.StaleHitMaxStale ? "max-stale" : null);
+            }
+        }
+
+        // A store that just failed the GET lookup is not asked again (one failure, one count).
+        var (stored, storeUsable) = getUsable ? await FindAsync(primaryKey, request, info, cancellationToken).ConfigureAwait(false) : (null, false);
         var now = time.GetUtcNow();
         var decision = storeUsable
             ? CachePolicy.Lookup(request, stored, settings, options, now)
             : CachePolicy.Lookup(request, null, settings, options, now) with { Reason = CacheReason.BypassStoreFailure };
+        if (callerConditional && decision.Action is not (LookupAction.Serve or LookupAction.NotCached))
+        {
+            // §4.3.2: only a stored answer the cache would serve answers the caller's conditional; otherwise
+            // the request goes to the origin as the caller wrote it, with the caller's validators.
+            return await BypassAsync(request, options, info, CacheReason.BypassConditionalRequest, cancellationToken).ConfigureAwait(false);
+        }
+
         Describe(info, request, decision, stored);
 
         switch (decision.Action)
         {
+            case LookupAction.Serve when callerConditional:
+                return AnswerConditional(request, stored!, decision, info, now);
             case LookupAction.Serve:
                 return Hit(request, stored!, decision, info, now, decision.Reason switch
                 {
@@ -193,7 +221,7 @@ public sealed partial class CachingHandler : DelegatingHandler
 
         try
         {
-            return await ExchangeAsync(request, options, info, decision, stored, primaryKey, storeUsable, cancellationToken).ConfigureAwait(false);
+            return await ExchangeAsync(request, options, info, decision, stored, storedGet, primaryKey, storeUsable, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -205,7 +233,7 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
     }
 
-    private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CacheRequestOptions options, CacheResponseInfo info, LookupDecision decision, StoredResponse? stored, string primaryKey, bool storeUsable, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CacheRequestOptions options, CacheResponseInfo info, LookupDecision decision, StoredResponse? stored, StoredResponse? storedGet, string primaryKey, bool storeUsable, CancellationToken cancellationToken)
     {
         // Handlers below may add headers (Accept-Encoding, traceparent…) to this very request: the
         // variant pairs must be taken from the caller's headers, as the next lookup will see them.
@@ -241,6 +269,11 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
 
         counters.Increment(CacheCounter.Misses);
+        if (storedGet is not null && response.StatusCode == HttpStatusCode.OK && storeUsable)
+        {
+            await FreshenFromHeadAsync(request, response, storedGet, options, info, requestTime, responseTime, cancellationToken).ConfigureAwait(false);
+        }
+
         if (!SafeMethods.Contains(request.Method.Method) && (int)response.StatusCode is >= 200 and < 400)
         {
             await InvalidateAsync(request, response, info, cancellationToken).ConfigureAwait(false);
@@ -295,6 +328,17 @@ public sealed partial class CachingHandler : DelegatingHandler
             info.CreatedAt = responseTime;
             info.ExpiresAt = storeDecision.ExpiresAt;
             info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Stored as {entry.Record.Key}, {ExpiryText(storeDecision.ExpiresAt)}.");
+        }
+
+        if (CachePolicy.PostAnswersGet(request, response, settings, responseTime))
+        {
+            // RFC 9110 §9.3.3: this answer is also the target's current representation, for a later GET.
+            var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings.EffectiveIgnoredParameters);
+            var asGet = NewEntry(request, callerHeaders, response, getKey, storeDecision, requestTime, responseTime, responseBody, "GET");
+            if (TryWrite(asGet, info))
+            {
+                info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Also stored as {asGet.Record.Key} for GET: the answer's Content-Location is the POST's target.");
+            }
         }
 
         return response;

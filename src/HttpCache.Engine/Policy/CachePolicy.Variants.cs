@@ -90,9 +90,19 @@ public static partial class CachePolicy
     public static IReadOnlyList<string> VaryNames(string vary) =>
         vary.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <summary>The names the response's Vary lines list, read raw.</summary>
+    public static IReadOnlyList<string> ResponseVary(HttpResponseMessage response) =>
+        HttpFields.Lines(response, "Vary") is { } lines ? VaryNames(string.Join(",", lines)) : [];
+
     /// <summary>
-    /// A request header's value as Vary compares it: every value joined with ", ", whitespace around
-    /// them folded (RFC 9111 §4.1 allows normalising); an absent header is the empty string.
+    /// A request header's value as Vary compares it (RFC 9111 §4.1: "The header fields from two requests are
+    /// defined to match if and only if those in the first request can be transformed to those in the second
+    /// request by applying any of: adding or removing whitespace, where allowed in the header field's syntax;
+    /// combining multiple header field lines with the same field name; normalizing both header field values in
+    /// a way that is known to have identical semantics"). Read raw; its lines are one list whose members are
+    /// trimmed and joined with ", "; for the content-negotiation fields, members are also compared without
+    /// case, order or a default weight (<see cref="NormalizeNegotiationMember"/>). An absent header is the
+    /// empty string.
     /// </summary>
     public static string RequestHeaderValue(HttpRequestMessage request, string name)
     {
@@ -102,13 +112,78 @@ public static partial class CachePolicy
             return request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller) ? caller : string.Empty;
         }
 
-        IEnumerable<string>? values = null;
-        if (!request.Headers.TryGetValues(name, out values) && request.Content is not null)
+        if (HttpFields.Lines(request, name) is not { } lines)
         {
-            request.Content.Headers.TryGetValues(name, out values);
+            return string.Empty;
         }
 
-        return values is null ? string.Empty : string.Join(", ", values.Select(v => v.Trim()));
+        var members = lines.SelectMany(ListMembers);
+        if (NegotiationFields.Contains(name))
+        {
+            members = members.Select(NormalizeNegotiationMember).Order(StringComparer.Ordinal);
+        }
+
+        return string.Join(", ", members);
+    }
+
+    /// <summary>Fields whose members are case-insensitive tokens with weights, in no meaningful order (RFC 9110 §12.5).</summary>
+    private static readonly HashSet<string> NegotiationFields = new(StringComparer.OrdinalIgnoreCase) { "Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language" };
+
+    /// <summary>The members of one field line, split at commas outside quoted strings, trimmed, empty ones dropped (RFC 9110 §5.6.1).</summary>
+    private static IEnumerable<string> ListMembers(string line)
+    {
+        var start = 0;
+        var quoted = false;
+        for (var i = 0; i <= line.Length; i++)
+        {
+            if (i < line.Length && line[i] == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (i < line.Length && line[i] == '\\' && quoted)
+            {
+                i++;
+            }
+            else if (i == line.Length || (line[i] == ',' && !quoted))
+            {
+                var member = line[start..Math.Min(i, line.Length)].Trim(' ', '\t');
+                if (member.Length > 0)
+                {
+                    yield return member;
+                }
+
+                start = i + 1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One member of a negotiation field in a form that means the same: lower case, no whitespace around
+    /// parameters, and its weight as a plain decimal with the default <c>q=1</c> left out.
+    /// </summary>
+    private static string NormalizeNegotiationMember(string member)
+    {
+        var parts = member.Split(';', StringSplitOptions.TrimEntries);
+        var normalized = new List<string>(parts.Length) { parts[0].ToLowerInvariant() };
+        foreach (var parameter in parts.Skip(1))
+        {
+            var eq = parameter.IndexOf('=', StringComparison.Ordinal);
+            var key = (eq < 0 ? parameter : parameter[..eq]).Trim().ToLowerInvariant();
+            var value = eq < 0 ? string.Empty : parameter[(eq + 1)..].Trim();
+            if (key == "q" && decimal.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var weight))
+            {
+                if (weight == 1m)
+                {
+                    continue;
+                }
+
+                value = (weight / 1.000m).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            normalized.Add(eq < 0 ? key : key + "=" + value);
+        }
+
+        return string.Join(";", normalized);
     }
 
     /// <summary>
@@ -127,7 +202,7 @@ public static partial class CachePolicy
             }
         }
 
-        foreach (var name in response.Headers.Vary)
+        foreach (var name in ResponseVary(response))
         {
             Add(name);
         }

@@ -32,6 +32,12 @@ public sealed record CacheSettings
     /// </summary>
     public bool Shared { get; init; }
 
+    /// <summary>
+    /// The targeted cache-control field (RFC 9213) a shared session obeys before Cache-Control and Expires
+    /// when an answer carries a valid one; null or empty for none. Ignored by a private session.
+    /// </summary>
+    public string? TargetedCacheControl { get; init; } = Policy.TargetedCacheControl.CdnCacheControl;
+
     /// <summary>Per-URL lifetimes, first match wins; below the per-request lifetime, above the session's.</summary>
     public IReadOnlyList<UrlExpiration> UrlExpireAfter { get; init; } = [];
 

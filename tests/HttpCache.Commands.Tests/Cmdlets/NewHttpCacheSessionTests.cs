@@ -32,7 +32,7 @@ public sealed class NewHttpCacheSessionTests
         using var ps = PS.Open();
         var session = (await ps.Ok("New-HttpCacheSession -Backend Memory")).Output.Single();
 
-        Assert.Equal("default", session.Prop<string>("Name"));
+        Assert.Matches("^session-[0-9]+$", session.Prop<string>("Name"));
         Assert.Equal("NeverExpire", session.Prop<string>("ExpireAfter"));
         Assert.True(session.Prop<bool>("CacheControl"));
         Assert.Equal(["GET", "HEAD"], session.Prop<string[]>("AllowedMethods"));

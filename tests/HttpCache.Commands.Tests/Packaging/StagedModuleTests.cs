@@ -95,6 +95,7 @@ public sealed class StagedModuleTests
                  {
                      "New-HttpCacheSession", "Invoke-CachedWebRequest", "Get-HttpCacheEntry",
                      "Remove-HttpCacheEntry", "Reset-HttpCacheExpiration", "Get-HttpCacheStats",
+                     "Enable-HttpCache", "Disable-HttpCache", "Use-HttpCache", "Get-HttpCacheSession",
                  })
         {
             Assert.Contains($"'{cmdlet}'", text, StringComparison.Ordinal);

@@ -122,7 +122,8 @@ public sealed class CachePolicyHeaderTests
 
     [Theory]
     [InlineData(new[] { "Accept: text/plain" }, "Accept", "text/plain")]
-    [InlineData(new[] { "Accept: text/plain", "Accept: text/html" }, "Accept", "text/plain, text/html")]
+    [InlineData(new[] { "X-List: b", "X-List: a" }, "X-List", "b, a")]
+    [InlineData(new[] { "Accept: text/plain", "Accept: text/html" }, "Accept", "text/html, text/plain")] // order-free: VaryNormalizationTests
     [InlineData(new string[0], "Accept", "")]
     [InlineData(new[] { "Content-Type: application/json" }, "Content-Type", "application/json")]
     public void Rfc9111_4_1_RequestHeaderValue_joins_values_and_reads_content_headers(string[] headers, string name, string expected)
@@ -388,8 +389,8 @@ public sealed class CachePolicyHeaderTests
     [InlineData("HEAD", "", null)]
     [InlineData("POST", "", CacheReason.BypassMethod)]
     [InlineData("GET", "Cache-Control: no-store", CacheReason.BypassRequestNoStore)]
-    [InlineData("GET", "If-None-Match: \"v1\"", CacheReason.BypassConditionalRequest)]
-    [InlineData("GET", "If-Modified-Since: Mon, 13 Jan 2025 10:00:00 GMT", CacheReason.BypassConditionalRequest)]
+    [InlineData("GET", "If-None-Match: \"v1\"", null)]
+    [InlineData("GET", "If-Modified-Since: Mon, 13 Jan 2025 10:00:00 GMT", null)]
     [InlineData("GET", "If-Match: \"v1\"", CacheReason.BypassConditionalRequest)]
     [InlineData("GET", "If-Unmodified-Since: Mon, 13 Jan 2025 10:00:00 GMT", CacheReason.BypassConditionalRequest)]
     [InlineData("GET", "If-Range: \"v1\"", CacheReason.BypassConditionalRequest)]
