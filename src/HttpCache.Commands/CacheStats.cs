@@ -75,43 +75,43 @@ public sealed class CacheStats
     /// <summary>This session's hits over hits plus misses, from 0 to 1.</summary>
     public double HitRate { get; }
 
-    /// <summary>Stored answers the origin confirmed with 304.</summary>
+    /// <summary>This session's stored answers the origin confirmed with 304.</summary>
     public long Revalidations { get; }
 
-    /// <summary>Stale answers served.</summary>
+    /// <summary>This session's stale answers served.</summary>
     public long StaleServed { get; }
 
-    /// <summary>Store failures the origin answered around.</summary>
+    /// <summary>This session's store failures the origin answered around.</summary>
     public long Errors { get; }
 
-    /// <summary>Unreadable entries found, removed and answered as misses.</summary>
+    /// <summary>Unreadable entries this session found, removed and answered as misses.</summary>
     public long CorruptEntries { get; }
 
-    /// <summary>Answers written to the store.</summary>
+    /// <summary>Answers this session wrote to the store.</summary>
     public long Stores { get; }
 
-    /// <summary>Requests the cache stayed out of (method, no-store, the caller's own validators).</summary>
+    /// <summary>This session's requests the cache stayed out of (method, no-store, the caller's own validators).</summary>
     public long Bypassed { get; }
 
-    /// <summary>Requests answered by sharing a concurrent identical request's answer (also counted as hits).</summary>
+    /// <summary>This session's requests answered by sharing a concurrent identical request's answer (also counted as hits).</summary>
     public long Coalesced { get; }
 
-    /// <summary>Background refreshes started for stale-while-revalidate.</summary>
+    /// <summary>Background refreshes this session started for stale-while-revalidate.</summary>
     public long BackgroundRefreshes { get; }
 
-    /// <summary>Stored answers removed because an unsafe method (POST, PUT, DELETE…) changed their resource.</summary>
+    /// <summary>Stored answers this session removed because an unsafe method (POST, PUT, DELETE…) changed their resource.</summary>
     public long Invalidations { get; }
 
     /// <summary>Entries the store evicted to stay within its limits, all sessions together (the store evicts, not a session).</summary>
     public long Evictions { get; }
 
-    /// <summary>Body bytes written to the store as they were received.</summary>
+    /// <summary>Body bytes this session wrote to the store as they were received.</summary>
     public long OriginalBytesWritten { get; }
 
     /// <summary>Body bytes written to the store as stored: fewer than <see cref="OriginalBytesWritten"/> with -Compress.</summary>
     public long StoredBytesWritten { get; }
 
-    /// <summary>Stale answers served over hits plus misses, from 0 to 1.</summary>
+    /// <summary>This session's stale answers served over its hits plus misses, from 0 to 1.</summary>
     public double StaleRate { get; }
 
     /// <summary>

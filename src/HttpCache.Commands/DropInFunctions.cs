@@ -10,11 +10,12 @@ namespace HttpCache.Commands;
 /// Defines, finds and removes the drop-in functions (<see cref="DropIn"/>) in one scope of the caller.
 /// </summary>
 /// <remarks>
-/// A binary cmdlet runs in its caller's scope, so the provider paths <c>function:local:</c> and
-/// <c>function:global:</c> of its SessionState reach exactly the caller's scope and the global one. Removing is
-/// the odd one out: removing <c>function:Name</c> takes the nearest definition, which for the global scope may
-/// be a local one in between. A dynamic module linked to the global scope sees only its own scope and the
-/// global one, so a removal run inside it reaches exactly the global definition.
+/// A binary cmdlet has no scope of its own: its SessionState's current scope is its caller's. So the provider
+/// paths <c>function:local:Name</c> and <c>function:global:Name</c> tell exactly whether this scope or the global
+/// one defines a function, and script dot-sourced through <c>InvokeCommand.InvokeScript(false, ...)</c> runs in
+/// the caller's scope. Removing is the odd one out: removing <c>function:Name</c> takes the nearest definition,
+/// which for the global scope may be a local one in between. A dynamic module linked to the global scope sees
+/// only its own scope and the global one, so reads, writes and removals of global functions run inside one.
 /// </remarks>
 internal sealed partial class DropInFunctions
 {
@@ -27,6 +28,12 @@ internal sealed partial class DropInFunctions
 
     private const string UtilityModule = "Microsoft.PowerShell.Utility";
     private const string Marker = "# HttpCache drop-in ";
+
+    /// <summary>
+    /// For the provider commands that change the function drive: they would echo the whole function text as a
+    /// ShouldProcess message under the caller's -Verbose, and do nothing under its -WhatIf.
+    /// </summary>
+    private const string Quiet = "-Force -Verbose:$false -WhatIf:$false -Confirm:$false";
 
     private readonly PSCmdlet cmdlet;
     private readonly bool global;
@@ -99,12 +106,6 @@ internal sealed partial class DropInFunctions
         return InGlobalModule("param($n) $ExecutionContext.SessionState.InvokeProvider.Item.Get(\"function:$n\")", name)
             .Select(o => o.BaseObject).OfType<FunctionInfo>().FirstOrDefault()?.ScriptBlock;
     }
-
-    /// <summary>
-    /// For the provider commands that change the function drive: they would echo the whole function text as a
-    /// ShouldProcess message under the caller's -Verbose, and do nothing under its -WhatIf.
-    /// </summary>
-    private const string Quiet = "-Force -Verbose:$false -WhatIf:$false -Confirm:$false";
 
     /// <summary>Defines (or replaces) the function in this scope.</summary>
     public void Set(string name, ScriptBlock body)

@@ -2,12 +2,9 @@
 <# Drop-in caching: Enable-HttpCache, Use-HttpCache, Disable-HttpCache and Get-HttpCacheSession under real pwsh. #>
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestOrigin.ps1')
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
     $script:origin = Start-TestOrigin
-    Import-Module $script:manifest -Force
 }
 
 AfterAll {
@@ -36,7 +33,7 @@ Describe 'Enable-HttpCache' {
     AfterEach { Disable-HttpCache }
 
     It 'answers iwr from the cache the second time' {
-        $s = New-HttpCacheSession -Backend Memory
+        $s = New-ScratchSession
         $uri = New-TestUri $script:origin counter
         Enable-HttpCache -Session $s
         $first = iwr $uri
@@ -47,7 +44,7 @@ Describe 'Enable-HttpCache' {
     }
 
     It 'sends an upload to the built-in and says why under -Verbose' {
-        Enable-HttpCache -Session (New-HttpCacheSession -Backend Memory)
+        Enable-HttpCache -Session (New-ScratchSession)
         $file = New-Item -ItemType File -Path (Join-Path $TestDrive 'upload.txt') -Value 'x' -Force
         $verbose = Invoke-WebRequest (New-TestUri $script:origin counter) -Method Post -InFile $file.FullName -Verbose 4>&1 |
             Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
@@ -56,7 +53,7 @@ Describe 'Enable-HttpCache' {
     }
 
     It 'keeps a -Scope Local drop-in inside the script block that made it' {
-        & { Enable-HttpCache -Session (New-HttpCacheSession -Backend Memory) -Scope Local; (Get-HttpCacheSession -DropIn).Scope } | Should -Be 'Local'
+        & { Enable-HttpCache -Session (New-ScratchSession) -Scope Local; (Get-HttpCacheSession -DropIn).Scope } | Should -Be 'Local'
         (Get-HttpCacheSession -DropIn).Enabled | Should -BeFalse
     }
 }
@@ -65,7 +62,7 @@ Describe 'Use-HttpCache' {
     It 'restores the enabled session after a block that throws' {
         $outer = New-HttpCacheSession -Name pester-outer -Backend Memory
         Enable-HttpCache -Session $outer
-        { Use-HttpCache -Session (New-HttpCacheSession -Backend Memory) { throw 'boom' } } | Should -Throw 'boom'
+        { Use-HttpCache -Session (New-ScratchSession) { throw 'boom' } } | Should -Throw 'boom'
 
         (Get-HttpCacheSession -DropIn).SessionName | Should -Be 'pester-outer'
         Disable-HttpCache
@@ -73,7 +70,7 @@ Describe 'Use-HttpCache' {
     }
 
     It 'caches in ForEach-Object -Parallel runspaces that enable it themselves' {
-        $s = New-HttpCacheSession -Backend Memory
+        $s = New-ScratchSession
         $uri = New-TestUri $script:origin counter
         $null = Invoke-CachedWebRequest $uri -Session $s
         $fromCache = 1..3 | ForEach-Object -Parallel {

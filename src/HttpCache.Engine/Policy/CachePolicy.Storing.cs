@@ -10,6 +10,18 @@ public static partial class CachePolicy
         "Connection", "Proxy-Connection", "Keep-Alive", "TE", "Transfer-Encoding", "Upgrade", "Trailer",
     };
 
+    // §3.1: specific to the proxy the request went through; no cache may store them.
+    private static readonly HashSet<string> NeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Proxy-Authenticate", "Proxy-Authentication-Info",
+    };
+
+    // Cookies set for the user who asked (Set-Cookie2 is RFC 2965's obsolete form): never replayed to another.
+    private static readonly HashSet<string> SharedNeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Set-Cookie", "Set-Cookie2",
+    };
+
     /// <summary>
     /// Whether to store an origin answer, and until when it is fresh. A DoNotCache from the user's rules
     /// (the first of per-request ExpireAfter · per-status lifetime · per-URL pattern · the session's callback
@@ -156,12 +168,20 @@ public static partial class CachePolicy
     /// no-cache names (§5.2.2.4: "the cache MUST NOT use the named fields in a response to a later request
     /// without successful revalidation", so they are not kept and the rest is reused as any answer), and in
     /// a shared session those a qualified private names (§5.2.2.7: "a shared cache MUST NOT store the
-    /// specified field names"). The one list every rule of the kind adds to.
+    /// specified field names"). The one list every rule of the kind adds to. Whatever the directives: the
+    /// proxy's own authentication fields (§3.1: they "MUST NOT be stored"), and in a shared session the cookies
+    /// an answer sets, which belong to the one user who asked — as if the origin had sent
+    /// <c>no-cache="Set-Cookie"</c>.
     /// </summary>
     public static HashSet<string> FieldsOmittedFromStore(HttpResponseMessage response, CacheSettings? settings = null)
     {
         settings ??= CacheSettings.Default;
-        var omitted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var omitted = new HashSet<string>(NeverStored, StringComparer.OrdinalIgnoreCase);
+        if (settings.Shared)
+        {
+            omitted.UnionWith(SharedNeverStored);
+        }
+
         if (!settings.CacheControl)
         {
             return omitted;

@@ -21,10 +21,10 @@ public static partial class CachePolicy
             return CacheReason.BypassRequestNoStore;
         }
 
-        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2);
-        // these preconditions are the origin's.
+        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2), and
+        // If-Range qualifies a Range it answers (RFC 9110 §13.1.5); these preconditions are the origin's.
         var headers = request.Headers.NonValidated;
-        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since") || headers.Contains("If-Range"))
+        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since"))
         {
             return CacheReason.BypassConditionalRequest;
         }
@@ -143,11 +143,15 @@ public static partial class CachePolicy
 
     private static TimeSpan? Max(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
-    /// <summary>§4.2.4: must-revalidate (and proxy-revalidate in a shared cache) and no-cache forbid serving stale.</summary>
+    /// <summary>
+    /// §4.2.4: must-revalidate and no-cache forbid serving stale; so, in a shared cache, do proxy-revalidate
+    /// and s-maxage (§5.2.2.10: "The s-maxage directive incorporates the semantics of the proxy-revalidate
+    /// response directive (Section 5.2.2.8) for a shared cache").
+    /// </summary>
     private static bool StaleAllowed(StoredResponse stored, CacheSettings settings)
     {
         var control = stored.Directives(settings);
-        return !(control.MustRevalidate || control.NoCache || (settings.Shared && control.ProxyRevalidate));
+        return !(control.MustRevalidate || control.NoCache || (settings.Shared && (control.ProxyRevalidate || control.SharedMaxAge is not null)));
     }
 
     private static bool PragmaNoCache(HttpRequestMessage request) =>

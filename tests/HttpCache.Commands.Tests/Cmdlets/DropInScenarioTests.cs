@@ -7,7 +7,7 @@ namespace HttpCache.Commands.Tests.Cmdlets;
 /// tests/pester/scenarios/DropIn.ps1 in a fresh pwsh importing the staged module: ApiReport.ps1, a script written
 /// only for Invoke-RestMethod, moved onto the cache by Enable-HttpCache, by a thread job that enables it for
 /// itself, and by Use-HttpCache, with the same output as its uncached run. The origin serves what the Pester
-/// suite's does (tests/pester/TestOrigin.ps1, /users/&lt;id&gt;).
+/// suite's does (tests/pester/TestHelpers.ps1, /users/&lt;id&gt;).
 /// </summary>
 public sealed class DropInScenarioTests(OriginFixture fixture) : IClassFixture<OriginFixture>
 {

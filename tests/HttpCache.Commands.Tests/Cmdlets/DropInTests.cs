@@ -156,6 +156,31 @@ public sealed class DropInTests(OriginFixture fixture) : IClassFixture<OriginFix
     }
 
     [Fact]
+    public async Task VerboseAndWhatIfPreferenceNeitherEchoNorStopTheDropIn()
+    {
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $WhatIfPreference = $true
+            Enable-HttpCache -Session (New-HttpCacheSession -Backend Memory) -Verbose
+            $global = (Get-Command Invoke-WebRequest).CommandType.ToString()
+            & {
+                Enable-HttpCache -Session (New-HttpCacheSession -Backend Memory) -Scope Local -Verbose
+                (Get-HttpCacheSession -DropIn).Scope
+                Disable-HttpCache -Scope Local -Verbose
+                (Get-HttpCacheSession -DropIn).Scope
+            }
+            Disable-HttpCache -Verbose
+            $WhatIfPreference = $false
+            $global; (Get-Command Invoke-WebRequest).CommandType.ToString()
+            """);
+
+        Assert.Equal(["Local", "Global", "Function", "Cmdlet"], result.BaseOutput);
+        // The cmdlets' own messages only: never the provider's "Performing the operation" with the function text.
+        Assert.Equal(4, result.Verbose.Count);
+        Assert.DoesNotContain(result.Verbose, v => v.Contains("Performing the operation", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AParameterTheCacheCannotHonourPassesThroughToTheBuiltInAndVerboseSaysWhy()
     {
         using var temp = new TempDirectory();

@@ -108,24 +108,31 @@ public sealed class CacheHealthTests
         Assert.Equal("Linear", CacheHealth.ClassifyGrowth(samples));
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public void AnUnchangedRateOfGrowthKeepsItsVerdictHoweverTheCallsAreSpaced(int seed)
+    [Fact]
+    public void AnUnchangedRateOfGrowthKeepsItsVerdictHoweverTheCallsAreSpaced()
     {
-        // 1 KB a second, sampled at intervals from one second to an hour: Linear at every call from the second on.
-        var random = new Random(seed);
+        // 1 KB a second onto a 10 MB store, sampled a second apart (1 KB: a tenth of a percent of the size),
+        // then an hour apart, and in between: Linear at every call from the second on.
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var samples = new List<(DateTimeOffset At, long Bytes)>();
         var seconds = 0L;
-        for (var call = 0; call < 20; call++)
+        foreach (var interval in new long[] { 1, 1, 3600, 1, 2, 600, 1, 3600, 3600, 5, 1, 1, 90, 1 })
         {
-            samples.Add((start.AddSeconds(seconds), 50_000 + (seconds * 1024)));
-            Assert.Equal(call == 0 ? "Unknown" : "Linear", CacheHealth.ClassifyGrowth(samples));
-            seconds += random.Next(1, 3600);
+            samples.Add((start.AddSeconds(seconds), 10_000_000 + (seconds * 1024)));
+            Assert.Equal(samples.Count == 1 ? "Unknown" : "Linear", CacheHealth.ClassifyGrowth(samples));
+            seconds += interval;
         }
+    }
+
+    [Fact]
+    public void AGrowthThatDoublesItsRateIsUnboundedWhateverTheSpacing()
+    {
+        // 1 KB a second for an hour, then 4 KB a second, sampled at uneven intervals.
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        long SizeAt(long s) => s <= 3600 ? s * 1024 : (3600 * 1024) + ((s - 3600) * 4096);
+        var samples = new[] { 0L, 600, 3000, 3600, 3700, 5000, 7200 }.Select(s => (start.AddSeconds(s), SizeAt(s))).ToList();
+
+        Assert.Equal("Unbounded", CacheHealth.ClassifyGrowth(samples));
     }
 }
 
