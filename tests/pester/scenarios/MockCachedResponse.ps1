@@ -33,11 +33,20 @@ function New-FakeCachedResponse {
         Method            = 'GET'
         Uri               = $Uri
         StatusCode        = $StatusCode
-        StatusDescription = if ($StatusCode -eq 200) { 'OK' } else { 'Error' }
+        StatusDescription = if ($StatusCode -eq 200) { 'OK' } else { 'InternalServerError' }
+        ReasonPhrase      = if ($StatusCode -eq 200) { 'OK' } else { 'Internal Server Error' }
         Headers           = @{ 'Content-Type' = [string[]]@('application/json; charset=utf-8') }
         Content           = $Content
+        Encoding          = [System.Text.Encoding]::UTF8
+        RawContent        = "HTTP/1.1 $StatusCode OK`r`nContent-Type: application/json; charset=utf-8`r`n`r`n$Content"
         RawContentLength  = [long]$body.Length
         RawContentStream  = [System.IO.MemoryStream]::new($body)
+        RelationLink      = @{}
+        BaseResponse      = $null
+        Links             = @()
+        Images            = @()
+        InputFields       = @()
+        OutFile           = $null
         FromCache         = $FromCache
         IsExpired         = $false
         CreatedAt         = [datetime]::Now.AddMinutes(-5)
