@@ -41,18 +41,22 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
 
     /// <summary>Request headers, name to value (or values).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public IDictionary? Headers { get; set; }
 
     /// <summary>The body: a string, bytes, or a dictionary sent as a form (application/x-www-form-urlencoded).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public object? Body { get; set; }
 
     /// <summary>The body's Content-Type.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ContentTypeCompleter))]
     public string? ContentType { get; set; }
 
     /// <summary>The User-Agent header.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? UserAgent { get; set; }
 
     /// <summary>
@@ -61,6 +65,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// </summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int TimeoutSec { get; set; }
 
     /// <summary>Outputs answers with error statuses instead of failing, as Invoke-WebRequest.</summary>
@@ -78,6 +83,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
 
     /// <summary>The session (default: the shared default session). Binds from a piped session or an object's Session property.</summary>
     [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>This request's lifetime, above the session's and below Cache-Control headers.</summary>
@@ -104,6 +110,7 @@ public abstract class CachedRequestCommandBase : PSCmdlet, IDisposable
     /// </summary>
     [Parameter]
     [ValidateRange(1, 256)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public int ThrottleLimit { get; set; }
 
     /// <summary>True when -ThrottleLimit was given: URIs are collected and fetched concurrently at the end.</summary>

@@ -13,17 +13,20 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     /// <summary>A variable to receive the answer's status code, as Invoke-RestMethod's.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? StatusCodeVariable { get; set; }
 
     /// <summary>A variable to receive the answer's headers, as Invoke-RestMethod's.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     [Alias("RHV")]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? ResponseHeadersVariable { get; set; }
 
     /// <summary>A variable to receive the whole HttpCache.CachedResponse: FromCache, Reason, ExpiresAt…</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? ResponseVariable { get; set; }
 
     /// <inheritdoc />

@@ -113,6 +113,13 @@ internal sealed class RequestRunner : IDisposable
             return null;
         }
 
+        if (Errors.PastExpiration(cmdlet.ExpireAfter, session.Engine.Time.GetUtcNow()) is { } past)
+        {
+            request.Dispose();
+            Fail(past, batch);
+            return null;
+        }
+
         var options = new CacheRequestOptions
         {
             ExpireAfter = cmdlet.ExpireAfter is Expiration expiration ? expiration : null,
@@ -303,6 +310,11 @@ internal sealed class RequestRunner : IDisposable
     /// <summary>Reports one outcome on the pipeline thread; false when it was a failure.</summary>
     private bool Complete(Outcome outcome, bool batch)
     {
+        if (outcome.Item.Session.TakeScriptWarning() is { } scriptWarning)
+        {
+            cmdlet.WriteWarning(scriptWarning);
+        }
+
         if (outcome.Error is { } error)
         {
             Fail(error, batch);

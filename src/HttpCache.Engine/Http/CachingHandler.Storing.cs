@@ -150,7 +150,7 @@ public sealed partial class CachingHandler
         PrimaryKey = primaryKey,
         // A HEAD that freshens a stored GET answer keeps it a GET entry.
         Method = method ?? request.Method.Method.ToUpperInvariant(),
-        Uri = CacheKey.RedactUrl(request.RequestUri!, settings.EffectiveIgnoredParameters),
+        Uri = CacheKey.RedactUrl(request.RequestUri!, settings),
         StatusCode = status,
         CreatedAt = createdAt,
         ExpiresAt = expiresAt,

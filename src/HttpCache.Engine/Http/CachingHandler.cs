@@ -140,7 +140,7 @@ public sealed partial class CachingHandler : DelegatingHandler
             body = await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings.EffectiveIgnoredParameters);
+        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings, request.Headers.Host);
         info.CacheKey = primaryKey;
 
         var (storedGet, getUsable, headAnswer) = await HeadFromStoredGetAsync(request, options, info, cancellationToken).ConfigureAwait(false);
@@ -315,7 +315,7 @@ public sealed partial class CachingHandler : DelegatingHandler
         if (CachePolicy.PostAnswersGet(request, response, settings, responseTime))
         {
             // RFC 9110 §9.3.3: this answer is also the target's current representation, for a later GET.
-            var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings.EffectiveIgnoredParameters);
+            var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host);
             var asGet = NewEntry(request, callerHeaders, response, getKey, storeDecision, requestTime, responseTime, responseBody, "GET");
             if (TryWrite(asGet, info))
             {

@@ -10,11 +10,24 @@ public static partial class CachePolicy
         "Connection", "Proxy-Connection", "Keep-Alive", "TE", "Transfer-Encoding", "Upgrade", "Trailer",
     };
 
+    // §3.1: specific to the proxy the request went through; no cache may store them.
+    private static readonly HashSet<string> NeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Proxy-Authenticate", "Proxy-Authentication-Info",
+    };
+
+    // Cookies set for the user who asked (Set-Cookie2 is RFC 2965's obsolete form): never replayed to another.
+    private static readonly HashSet<string> SharedNeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Set-Cookie", "Set-Cookie2",
+    };
+
     /// <summary>
-    /// Whether to store an origin answer, and until when it is fresh. Expiration precedence, highest
-    /// first: response Cache-Control/Expires (when honoured) · request Cache-Control max-age ·
-    /// per-request ExpireAfter · per-status lifetime · per-URL pattern (first match) · the session's
-    /// callback · heuristic freshness (opt-in) · the session's ExpireAfter.
+    /// Whether to store an origin answer, and until when it is fresh. A DoNotCache from the user's rules
+    /// (the first of per-request ExpireAfter · per-status lifetime · per-URL pattern · the session's callback
+    /// that gives one, else the session's ExpireAfter) excludes the answer outright. Otherwise expiration
+    /// precedence, highest first: response Cache-Control/Expires (when honoured) · request Cache-Control
+    /// max-age · those user rules · heuristic freshness (opt-in) · the session's ExpireAfter.
     /// </summary>
     public static StoreDecision Store(HttpRequestMessage request, HttpResponseMessage response, CacheSettings settings, CacheRequestOptions options, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
@@ -79,6 +92,19 @@ public static partial class CachePolicy
             return No(CacheReason.NotStorablePredicate);
         }
 
+        // The user's own lifetime rules, most specific first; the session's ExpireAfter comes last, below heuristics.
+        var configured = options.ExpireAfter
+            ?? (settings.StatusExpireAfter.TryGetValue(status, out var byStatus) ? byStatus : (Expiration?)null)
+            ?? UrlExpiration(request.RequestUri!, settings)
+            ?? settings.ExpireAfterCallback?.Invoke(response);
+
+        // DoNotCache is an exclusion, not a lifetime: a deny-list entry (or an allow-list's catch-all) must
+        // hold whatever the origin's Cache-Control says, so it is decided before the response's freshness.
+        if ((configured ?? settings.ExpireAfter).IsDoNotCache)
+        {
+            return No(CacheReason.NotStorableDoNotCache);
+        }
+
         if (settings.CacheControl)
         {
             if (responseControl.NoCache)
@@ -96,15 +122,10 @@ public static partial class CachePolicy
 
         var expiration = requestControl.MaxAge is { } requestMaxAge
             ? Expiration.After(requestMaxAge)
-            : options.ExpireAfter
-              ?? (settings.StatusExpireAfter.TryGetValue(status, out var byStatus) ? byStatus : (Expiration?)null)
-              ?? UrlExpiration(request.RequestUri!, settings)
-              ?? settings.ExpireAfterCallback?.Invoke(response)
+            : configured
               ?? HeuristicExpiration(response, settings, responseTime)
               ?? settings.ExpireAfter;
-        return expiration.IsDoNotCache
-            ? No(CacheReason.NotStorableDoNotCache)
-            : new(true, CacheReason.Stored, expiration.ExpiresAt(responseTime), initialAge);
+        return new(true, CacheReason.Stored, expiration.ExpiresAt(responseTime), initialAge);
     }
 
     /// <summary>
@@ -147,12 +168,20 @@ public static partial class CachePolicy
     /// no-cache names (§5.2.2.4: "the cache MUST NOT use the named fields in a response to a later request
     /// without successful revalidation", so they are not kept and the rest is reused as any answer), and in
     /// a shared session those a qualified private names (§5.2.2.7: "a shared cache MUST NOT store the
-    /// specified field names"). The one list every rule of the kind adds to.
+    /// specified field names"). The one list every rule of the kind adds to. Whatever the directives: the
+    /// proxy's own authentication fields (§3.1: they "MUST NOT be stored"), and in a shared session the cookies
+    /// an answer sets, which belong to the one user who asked — as if the origin had sent
+    /// <c>no-cache="Set-Cookie"</c>.
     /// </summary>
     public static HashSet<string> FieldsOmittedFromStore(HttpResponseMessage response, CacheSettings? settings = null)
     {
         settings ??= CacheSettings.Default;
-        var omitted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var omitted = new HashSet<string>(NeverStored, StringComparer.OrdinalIgnoreCase);
+        if (settings.Shared)
+        {
+            omitted.UnionWith(SharedNeverStored);
+        }
+
         if (!settings.CacheControl)
         {
             return omitted;

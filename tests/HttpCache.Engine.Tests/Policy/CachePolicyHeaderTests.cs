@@ -171,7 +171,7 @@ public sealed class CachePolicyHeaderTests
 
         var (name, value) = Assert.Single(values);
         Assert.Equal("Authorization", name);
-        Assert.StartsWith("sha256:", value, StringComparison.Ordinal);
+        Assert.StartsWith("hmac-sha256:", value, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", value, StringComparison.Ordinal);
     }
 
@@ -203,9 +203,9 @@ public sealed class CachePolicyHeaderTests
     }
 
     [Fact]
-    public void An_explicit_ignore_list_naming_a_credential_shares_answers_across_it()
+    public void Excluding_a_credential_from_the_key_shares_answers_across_it()
     {
-        var settings = CacheSettings.Default with { IgnoredParameters = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "Cookie" } };
+        var settings = CacheSettings.Default with { ExcludeFromKey = new HashSet<string> { "Cookie" } };
         using var first = Request("Cookie: a=1");
         var stored = StoredFor(first, settings);
         using var other = Request("Cookie: a=2");

@@ -174,8 +174,6 @@ public sealed class CachePolicyStoreTests
         { "per-request ExpireImmediately", null, null, Expiration.ExpireImmediately, Expiration.NeverExpire, 0 },
         { "request max-age=0 expires immediately", null, "max-age=0", null, Expiration.NeverExpire, 0 },
         { "response max-age=0", "max-age=0", null, null, Expiration.NeverExpire, 0 },
-        { "response max-age over a per-request DoNotCache", "max-age=100", null, Expiration.DoNotCache, Expiration.NeverExpire, 100 },
-        { "request max-age over a session DoNotCache", null, "max-age=50", null, Expiration.DoNotCache, 50 },
     };
 
     [Theory]
