@@ -119,12 +119,15 @@ internal sealed class EntryFilter
     public IEnumerable<CacheEntry> Select(CacheSession session, EngineCall engine)
     {
         var now = session.Engine.Time.GetUtcNow();
+        var (exact, prefix) = UriNarrowing(Uri);
         var query = new CacheQuery
         {
             Key = Key,
             ExpiredAsOf = Expired ? now : null,
             CreatedBefore = OlderThan is { } older ? Ago(now, older) : null,
             CreatedAfter = NewerThan is { } newer ? Ago(now, newer) : null,
+            Uri = exact,
+            UriPrefix = prefix,
         };
 
         foreach (var record in engine.Enumerate(token => session.Engine.GetEntriesAsync(query, token)))
@@ -134,6 +137,55 @@ internal sealed class EntryFilter
                 yield return new CacheEntry(record, session);
             }
         }
+    }
+
+    /// <summary>
+    /// What the store can be asked for so that it need not list every entry (SQLite answers from an index): the
+    /// URI itself when the pattern has no wildcard, else the literal text before its first wildcard. The store
+    /// compares ASCII letters without case and everything else exactly, where the pattern ignores case everywhere,
+    /// so the narrowing stops at the first non-ASCII character: it may let through more than the pattern
+    /// matches (the pattern is still applied), never less. A prefix shorter than "scheme://h" narrows too little
+    /// to pay for the sort the index then needs, so the store lists everything instead.
+    /// </summary>
+    internal static (string? Exact, string? Prefix) UriNarrowing(string? pattern)
+    {
+        if (string.IsNullOrEmpty(pattern))
+        {
+            return (null, null);
+        }
+
+        var literal = new System.Text.StringBuilder();
+        var complete = true;
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '`' && i + 1 < pattern.Length)
+            {
+                c = pattern[++i];
+            }
+            else if (c is '*' or '?' or '[' or ']')
+            {
+                complete = false;
+                break;
+            }
+
+            if (!char.IsAscii(c))
+            {
+                complete = false;
+                break;
+            }
+
+            literal.Append(c);
+        }
+
+        var text = literal.ToString();
+        if (complete)
+        {
+            return (text, null);
+        }
+
+        var scheme = text.IndexOf("://", StringComparison.Ordinal);
+        return scheme > 0 && text.Length > scheme + 3 ? (null, text) : (null, null);
     }
 
     /// <summary><paramref name="now"/> minus <paramref name="span"/>, or the earliest instant when that is before it.</summary>

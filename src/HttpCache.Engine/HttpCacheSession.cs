@@ -205,9 +205,14 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     public async IAsyncEnumerable<CacheRecordInfo> GetEntriesAsync(CacheQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var entry in Store.ListAsync(query, cancellationToken).ConfigureAwait(false))
+        var indexed = Store is IUriIndexedStore || !query.FiltersUri;
+        var storeQuery = indexed ? query : query with { Uri = null, UriPrefix = null };
+        await foreach (var entry in Store.ListAsync(storeQuery, cancellationToken).ConfigureAwait(false))
         {
-            yield return entry;
+            if (indexed || query.MatchesUri(entry.Uri))
+            {
+                yield return entry;
+            }
         }
     }
 
@@ -215,7 +220,18 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     public async Task<int> RemoveEntriesAsync(CacheQuery query, CancellationToken cancellationToken = default)
     {
         await Handler.DrainWritesAsync(cancellationToken).ConfigureAwait(false);
-        return await Store.RemoveAsync(query, cancellationToken).ConfigureAwait(false);
+        if (Store is IUriIndexedStore || !query.FiltersUri)
+        {
+            return await Store.RemoveAsync(query, cancellationToken).ConfigureAwait(false);
+        }
+
+        var removed = 0;
+        await foreach (var entry in GetEntriesAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            removed += await Store.RemoveAsync(new CacheQuery { Key = entry.Key }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
     }
 
     /// <summary>

@@ -79,6 +79,46 @@ public sealed record CacheQuery
 
     /// <summary>Only entries whose <see cref="CacheRecordInfo.KeepUntil"/> is at or before this instant (the store may drop them).</summary>
     public DateTimeOffset? KeepUntilAsOf { get; init; }
+
+    /// <summary>
+    /// Only entries whose <see cref="CacheRecordInfo.Uri"/> is this one, ASCII letters compared without case.
+    /// Stores that are <see cref="IUriIndexedStore"/> apply it; <see cref="HttpCacheSession"/> applies it for the others.
+    /// </summary>
+    public string? Uri { get; init; }
+
+    /// <summary>Only entries whose <see cref="CacheRecordInfo.Uri"/> starts with this, as <see cref="Uri"/> compares.</summary>
+    public string? UriPrefix { get; init; }
+
+    /// <summary>True when a URI filter is given.</summary>
+    internal bool FiltersUri => Uri is not null || UriPrefix is not null;
+
+    /// <summary>True when <paramref name="uri"/> passes the URI filters (the match a store without a URI index leaves to the session).</summary>
+    internal bool MatchesUri(string uri) =>
+        (Uri is null || (uri.Length == Uri.Length && AsciiEqualIgnoringCase(uri, Uri)))
+        && (UriPrefix is null || (uri.Length >= UriPrefix.Length && AsciiEqualIgnoringCase(uri.AsSpan(0, UriPrefix.Length), UriPrefix)));
+
+    // SQLite's NOCASE: only A-Z fold, so every store and the session agree on what matches.
+    private static bool AsciiEqualIgnoringCase(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a[i] != b[i] && !(char.IsAsciiLetter(a[i]) && (a[i] | 0x20) == (b[i] | 0x20)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
+/// A store that keeps its entries' URIs indexed, so <see cref="CacheQuery.Uri"/> and <see cref="CacheQuery.UriPrefix"/>
+/// are answered from the index rather than by reading every entry. The other stores list everything and the
+/// session filters, so a URI filter costs them a full listing.
+/// </summary>
+public interface IUriIndexedStore : ICacheStore
+{
 }
 
 /// <summary>

@@ -205,8 +205,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
         command.CommandText = "PRAGMA user_version";
-        Assert.Equal(4L, (long?)await command.ExecuteScalarAsync());
-        Assert.Equal(4, SqliteSchema.Version);
+        Assert.Equal(5L, (long?)await command.ExecuteScalarAsync());
+        Assert.Equal(5, SqliteSchema.Version);
     }
 
     [Fact]
@@ -396,8 +396,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            // 1 -> 2 -> 3 -> 4, in one go.
-            Assert.Equal(4L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            // 1 -> 2 -> 3 -> 4 -> 5, in one go.
+            Assert.Equal(5L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
         }
 
         Assert.Equal("body1", Encoding.UTF8.GetString((await store.GetAsync("old-1"))!.Body));
@@ -570,7 +570,7 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            Assert.Equal(4L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(5L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
         }
 
         var old = await store.GetAsync("old-0");
@@ -627,7 +627,7 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            Assert.Equal(4L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(5L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
             Assert.Equal(0L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tr_entries_insert', 'ix_entries_primary_key')"));
             Assert.Equal(1L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_entries_variants'"));
             // Both ways to a primary key use an index: no lookup scans the table.

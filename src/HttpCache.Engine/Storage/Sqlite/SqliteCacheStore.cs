@@ -34,7 +34,7 @@ namespace HttpCache.Engine.Storage.Sqlite;
 /// the body blobs, which a listing never walks.
 /// </para>
 /// </remarks>
-public sealed class SqliteCacheStore : IStreamingCacheStore
+public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore
 {
     /// <summary>How long a call waits for another connection's lock when no busy timeout is given.</summary>
     public static TimeSpan DefaultBusyTimeout { get; } = TimeSpan.FromSeconds(5);
@@ -88,8 +88,12 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
 
     private const string UpdateExpirationSql = "UPDATE entries SET expires_at = $expiresAt, keep_until = $keepUntil WHERE key = $key";
 
-    private const string InventorySql =
-        "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(created_at), MAX(created_at) FROM entries";
+    // The running totals, and each end of the created_at index: a few page reads at any size, where
+    // COUNT(*) and SUM(size) read every row (143-282 ms at 100,000 entries).
+    internal const string InventorySql = """
+        SELECT entries, bytes, (SELECT MIN(created_at) FROM entries), (SELECT MAX(created_at) FROM entries)
+        FROM totals WHERE id = 1
+        """;
 
     private const string AddCounterSql = """
         INSERT INTO counters (name, value) VALUES ($name, $delta)
@@ -311,8 +315,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
         {
             var page = await Run((query, last), static (connection, state) =>
             {
-                var command = connection.Command(
-                    $"SELECT {InfoColumns} FROM entries{Where(state.query, state.last is not null)} ORDER BY created_at, key LIMIT {ListPageSize}");
+                var command = connection.Command(ListSql(state.query, state.last is not null));
                 BindWhere(command, state.query);
                 if (state.last is not null)
                 {
@@ -756,6 +759,10 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
 
     private static long SizeOf(CacheRecord record) => (long)record.Metadata.Length + record.Body.Length;
 
+    /// <summary>One page of a listing (the tests read its query plan).</summary>
+    internal static string ListSql(CacheQuery query, bool afterCursor) =>
+        $"SELECT {InfoColumns} FROM entries{Where(query, afterCursor)} ORDER BY created_at, key LIMIT {ListPageSize}";
+
     // Which filters are present decides the SQL text, so each combination is prepared once per connection.
     private static string Where(CacheQuery query, bool afterCursor)
     {
@@ -792,6 +799,18 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
             And("keep_until <= $keepUntilAsOf");
         }
 
+        // Both through ix_entries_uri (NOCASE). The prefix is a range: every string that starts with it sorts
+        // between it and it followed by the highest code point.
+        if (query.Uri is not null)
+        {
+            And("uri = $uri COLLATE NOCASE");
+        }
+
+        if (query.UriPrefix is not null)
+        {
+            And("uri >= $uriPrefix COLLATE NOCASE AND uri < ($uriPrefix || char(1114111)) COLLATE NOCASE");
+        }
+
         if (afterCursor)
         {
             And("(created_at > $afterCreatedAt OR (created_at = $afterCreatedAt AND key > $afterKey))");
@@ -800,7 +819,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
         return where.ToString();
     }
 
-    private static void BindWhere(SqliteCommand command, CacheQuery query)
+    internal static void BindWhere(SqliteCommand command, CacheQuery query)
     {
         var parameters = command.Parameters;
         if (query.Key is not null)
@@ -831,6 +850,16 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
         if (query.KeepUntilAsOf is { } keepUntilAsOf)
         {
             parameters.AddWithValue("$keepUntilAsOf", keepUntilAsOf.UtcTicks);
+        }
+
+        if (query.Uri is not null)
+        {
+            parameters.AddWithValue("$uri", query.Uri);
+        }
+
+        if (query.UriPrefix is not null)
+        {
+            parameters.AddWithValue("$uriPrefix", query.UriPrefix);
         }
     }
 

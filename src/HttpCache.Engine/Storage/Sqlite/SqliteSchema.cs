@@ -7,7 +7,7 @@ namespace HttpCache.Engine.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The schema this code reads and writes.</summary>
-    public const int Version = 4;
+    public const int Version = 5;
 
     // The blobs come last: SQLite walks a row's columns in order, so a listing that stops before them
     // never touches their overflow pages.
@@ -117,6 +117,13 @@ internal static class SqliteSchema
         PRAGMA user_version = 4;
         """;
 
+    // Version 5, for Get-HttpCacheEntry -Uri at scale: the URI indexed as the filter compares it (NOCASE), so an
+    // exact URI is a point lookup and a literal prefix (before a pattern's first wildcard) a range scan.
+    private const string MigrateVersion4To5 = """
+        CREATE INDEX IF NOT EXISTS ix_entries_uri ON entries (uri COLLATE NOCASE);
+        PRAGMA user_version = 5;
+        """;
+
     /// <summary>
     /// Turns WAL on, creates the tables when the file is new and migrates a file an earlier version wrote.
     /// Several processes may do this at once on one file: the version is read again under the write lock
@@ -156,6 +163,12 @@ internal static class SqliteSchema
             if (version == 3)
             {
                 c.Execute(MigrateVersion3To4);
+                version = 4;
+            }
+
+            if (version == 4)
+            {
+                c.Execute(MigrateVersion4To5);
             }
 
             return 0;

@@ -1,0 +1,275 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    The cmdlet-level benchmark (issue 14): what a user pays per call through the staged module's cmdlets.
+.DESCRIPTION
+    Never run by CI (the figures need a quiet machine). Run by hand, after a Release build:
+        dotnet pwsh ./build.ps1 -Task Benchmark                      # N = 2000, one round
+        dotnet pwsh tests/HttpCache.Benchmarks/cmdlet-bench.ps1 -Calls 500 -Rounds 3
+        dotnet pwsh tests/HttpCache.Benchmarks/cmdlet-bench.ps1 -ScaleEntries 1000000 -SkipCalls
+
+    Every figure runs in a fresh pwsh process that imports the staged module (module/HttpCache.psd1), makes
+    -WarmUp untimed calls (distinct URLs), then -Calls timed ones, each timed alone with Stopwatch around one
+    pipeline in the same compiled loop, so the loop's own cost is in every figure alike, floor included.
+    The figures of one round run one after the other (interleaved), against one loopback origin served by
+    this process (HttpListener, C# callbacks: 200, a JSON body of -BodySize bytes, Cache-Control: max-age=3600).
+
+    The floor is Get-BenchFloor: a binary cmdlet compiled with Add-Type that writes one object. Every median is
+    also given as a ratio to it. Redis figures use a redis-server this script starts on a free loopback port
+    and stops afterwards; "Redis raw GET" is one StackExchange.Redis StringGet made from the same loop, the
+    round trip the Redis target allows on top of the Memory hit.
+
+    -ScaleEntries N builds an N-entry SQLite store by direct inserts (one transaction) and times, in a fresh
+    pwsh, Get-HttpCacheEntry -Uri (exact and a prefix wildcard), Get-HttpCacheStats and -GroupBy Host.
+#>
+[CmdletBinding()]
+param(
+    [int] $Calls = 2000,
+    [int] $WarmUp = 50,
+    [int] $BodySize = 1024,
+    [int] $Rounds = 1,
+    [ValidateSet('Memory', 'Sqlite', 'Redis')]
+    [string[]] $Backend = @('Memory', 'Sqlite', 'Redis'),
+    [int] $ScaleEntries = 0,
+    [switch] $SkipCalls,
+    [string] $ModuleManifest = (Join-Path $PSScriptRoot '../../module/HttpCache.psd1'),
+
+    # Internal: set when this script runs itself as the child that measures one figure.
+    [string] $Figure
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+function Get-Percentile([double[]] $sorted, [double] $p) {
+    $sorted[[math]::Min($sorted.Length - 1, [math]::Ceiling($p * $sorted.Length) - 1)]
+}
+
+# ---------------------------------------------------------------- child: one figure in a fresh process
+if ($Figure) {
+    $spec = $Figure | ConvertFrom-Json
+    Import-Module $ModuleManifest
+    $scratch = Join-Path ([IO.Path]::GetTempPath()) "httpcache-bench-$PID"
+    $null = New-Item -ItemType Directory -Force $scratch
+    try {
+        $session = switch ($spec.Backend) {
+            'Memory' { New-HttpCacheSession -Backend Memory }
+            'Sqlite' { New-HttpCacheSession -Backend Sqlite -Path (Join-Path $scratch 'cache.db') }
+            'Redis' { New-HttpCacheSession -Backend Redis -RedisConfiguration $spec.Redis -Namespace "bench$PID" }
+            default { $null }
+        }
+
+        if ($spec.Kind -eq 'Scale') {
+            $session = New-HttpCacheSession -Backend Sqlite -Path $spec.Path
+            $timed = [ordered]@{
+                'Get-HttpCacheEntry -Uri (exact)'  = { @(Get-HttpCacheEntry -Session $session -Uri "http://host7.example/item/500007") }
+                'Get-HttpCacheEntry -Uri (prefix)' = { @(Get-HttpCacheEntry -Session $session -Uri "http://host7.example/item/50000*") }
+                'Get-HttpCacheStats'               = { Get-HttpCacheStats -Session $session }
+                'Get-HttpCacheStats -GroupBy Host' = { @(Get-HttpCacheStats -Session $session -GroupBy Host) }
+            }
+            $rows = foreach ($name in $timed.Keys) {
+                $null = & $timed[$name]   # first call: opens the file, JITs the path
+                $ms = foreach ($i in 1..5) { (Measure-Command $timed[$name]).TotalMilliseconds }
+                $found = @(& $timed[$name]).Count
+                [pscustomobject]@{ Name = $name; MedianMs = ($ms | Sort-Object)[2]; Found = $found }
+            }
+            $rows | ConvertTo-Json -Compress
+            return
+        }
+
+        $origin = $spec.Origin
+        $call = switch ($spec.Kind) {
+            'Floor' {
+                Add-Type -TypeDefinition @'
+using System.Management.Automation;
+[Cmdlet(VerbsCommon.Get, "BenchFloor")]
+public sealed class GetBenchFloorCommand : PSCmdlet
+{
+    [Parameter(Position = 0)] public string Uri { get; set; }
+    protected override void ProcessRecord() => WriteObject(new System.Uri(Uri));
+}
+'@ -PassThru | Select-Object -First 1 | ForEach-Object { Import-Module -Assembly $_.Assembly }
+                'Get-BenchFloor $u'
+            }
+            'IwrSession' { $web = New-Object Microsoft.PowerShell.Commands.WebRequestSession; 'Invoke-WebRequest -Uri $u -WebSession $web' }
+            'RawGet' {
+                # The session's own multiplexer: StackExchange.Redis lives in the module's load context.
+                $db = $session.RedisConnection.GetDatabase()
+                $null = $db.StringSet('bench-raw', [byte[]]::new($spec.BodySize))
+                '$db.StringGet(''bench-raw'')'
+            }
+            'WebHit' { 'Invoke-CachedWebRequest -Uri $u -Session $session' }
+            'WebMiss' { 'Invoke-CachedWebRequest -Uri $u -Session $session' }
+            'RestHit' { 'Invoke-CachedRestMethod -Uri $u -Session $session' }
+        }
+
+        # Hits cycle over 200 stored URLs; the other figures use a new URL per call.
+        $hit = $spec.Kind -in 'WebHit', 'RestHit'
+        $run = "$PID-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        $urls = if ($hit) { foreach ($i in 0..199) { "$origin/hit/$run/$i" } }
+        else { foreach ($i in 0..($spec.WarmUp + $spec.Calls - 1)) { "$origin/miss/$run/$i" } }
+        if ($hit) {
+            foreach ($u in $urls) { $null = Invoke-CachedWebRequest -Uri $u -Session $session }
+            $before = (Get-HttpCacheStats -Session $session).Hits
+            $null = Invoke-CachedWebRequest -Uri $urls[0] -Session $session
+            if ((Get-HttpCacheStats -Session $session).Hits -ne $before + 1) { throw "The hit figure's URLs are not served from the cache." }
+        }
+
+        $loop = [scriptblock]::Create(@"
+param(`$urls, `$offset, `$count, `$ticks)
+for (`$i = 0; `$i -lt `$count; `$i++) {
+    `$u = `$urls[(`$offset + `$i) % `$urls.Count]
+    `$t = [System.Diagnostics.Stopwatch]::GetTimestamp()
+    `$null = $call
+    `$ticks[`$i] = [System.Diagnostics.Stopwatch]::GetTimestamp() - `$t
+}
+"@)
+        $warm = [long[]]::new($spec.WarmUp)
+        . $loop $urls 0 $spec.WarmUp $warm
+        $ticks = [long[]]::new($spec.Calls)
+        . $loop $urls $spec.WarmUp $spec.Calls $ticks
+        $us = [double[]]($ticks | ForEach-Object { $_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency } | Sort-Object)
+        [pscustomobject]@{ Median = Get-Percentile $us 0.5; P99 = Get-Percentile $us 0.99 } | ConvertTo-Json -Compress
+    }
+    finally {
+        Remove-Item -Recurse -Force $scratch -ErrorAction SilentlyContinue
+    }
+    return
+}
+
+# ---------------------------------------------------------------- driver
+$ModuleManifest = (Resolve-Path $ModuleManifest).Path
+$pwsh, $pwshArgs = if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') {
+    [Environment]::ProcessPath, @((Join-Path $PSHOME 'pwsh.dll'))
+} else { [Environment]::ProcessPath, @() }
+
+function Get-FreePort {
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+function Invoke-Figure([hashtable] $spec) {
+    $json = $spec | ConvertTo-Json -Compress
+    $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -File $PSCommandPath -ModuleManifest $ModuleManifest -Figure $json
+    if ($LASTEXITCODE -ne 0) { throw "Figure $json failed (exit code $LASTEXITCODE): $out" }
+    $out | Select-Object -Last 1 | ConvertFrom-Json
+}
+
+Add-Type -TypeDefinition @'
+using System;
+using System.Net;
+using System.Text;
+public static class BenchOrigin
+{
+    // Answers every GET from listener threads, never from PowerShell: the origin costs the same in every figure.
+    public static HttpListener Start(int port, int bodySize)
+    {
+        var body = Encoding.ASCII.GetBytes("{\"data\":\"" + new string('x', Math.Max(0, bodySize - 12)) + "\"}");
+        var listener = new HttpListener();
+        listener.Prefixes.Add("http://127.0.0.1:" + port + "/");
+        listener.Start();
+        AsyncCallback onContext = null;
+        onContext = ar =>
+        {
+            HttpListenerContext context;
+            try { context = listener.EndGetContext(ar); } catch (Exception) { return; }
+            listener.BeginGetContext(onContext, null);
+            var response = context.Response;
+            response.ContentType = "application/json";
+            response.Headers["Cache-Control"] = "max-age=3600";
+            response.ContentLength64 = body.Length;
+            response.OutputStream.Write(body, 0, body.Length);
+            response.Close();
+        };
+        listener.BeginGetContext(onContext, null);
+        return listener;
+    }
+}
+'@
+
+$redisProcess = $null
+$results = [System.Collections.Generic.List[object]]::new()
+try {
+    if (-not $SkipCalls) {
+        $port = Get-FreePort
+        $listener = [BenchOrigin]::Start($port, $BodySize)
+        $origin = "http://127.0.0.1:$port"
+        $redis = $null
+        if ('Redis' -in $Backend) {
+            $redisPort = Get-FreePort
+            $redisProcess = Start-Process redis-server -ArgumentList '--port', $redisPort, '--bind', '127.0.0.1', '--save', "''", '--appendonly', 'no' -PassThru -RedirectStandardOutput ([IO.Path]::GetTempFileName())
+            $redis = "127.0.0.1:$redisPort"
+            Start-Sleep -Milliseconds 300   # redis-server binds its port before it answers; the first child connects later anyway
+        }
+
+        $figures = @(
+            @{ Name = 'Floor (Get-BenchFloor)'; Kind = 'Floor'; Backend = '' }
+            @{ Name = 'Invoke-WebRequest -WebSession'; Kind = 'IwrSession'; Backend = '' }
+            foreach ($b in $Backend) {
+                @{ Name = 'Invoke-CachedWebRequest hit'; Kind = 'WebHit'; Backend = $b }
+                @{ Name = 'Invoke-CachedRestMethod hit'; Kind = 'RestHit'; Backend = $b }
+                @{ Name = 'Invoke-CachedWebRequest miss'; Kind = 'WebMiss'; Backend = $b }
+            }
+            if ($redis) { @{ Name = 'Redis raw GET (StringGet)'; Kind = 'RawGet'; Backend = 'Redis' } }
+        )
+        foreach ($round in 1..$Rounds) {
+            foreach ($f in $figures) {
+                Write-Host "round $round/$Rounds  $($f.Name) $($f.Backend)"
+                $r = Invoke-Figure (@{ Origin = $origin; Redis = $redis; WarmUp = $WarmUp; Calls = $Calls; BodySize = $BodySize } + $f)
+                $results.Add([pscustomobject]@{ Round = $round; Name = $f.Name; Backend = $f.Backend; Median = $r.Median; P99 = $r.P99 })
+            }
+        }
+        $listener.Stop()
+
+        $floor = ($results | Where-Object Name -like 'Floor*' | Measure-Object Median -Average).Average
+        $table = $results | Group-Object Name, Backend | ForEach-Object {
+            $medians = @($_.Group.Median | Sort-Object)
+            $median = $medians[[int][math]::Floor(($medians.Count - 1) / 2)]
+            [pscustomobject]@{
+                Path     = $_.Group[0].Name
+                Backend  = $_.Group[0].Backend
+                'Median µs' = [math]::Round($median, 1)
+                'Spread µs' = if ($medians.Count -gt 1) { '{0:N0}–{1:N0}' -f $medians[0], $medians[-1] } else { '' }
+                'p99 µs'    = [math]::Round(($_.Group.P99 | Measure-Object -Maximum).Maximum, 1)
+                'x floor'   = [math]::Round($median / $floor, 2)
+            }
+        }
+        "`n$Calls calls after $WarmUp warm-up URLs, $BodySize-byte bodies, $Rounds round(s); p99 is the worst round's."
+        $table | Format-Table -AutoSize | Out-String
+    }
+
+    if ($ScaleEntries -gt 0) {
+        $path = Join-Path ([IO.Path]::GetTempPath()) "httpcache-scale-$PID.db"
+        Import-Module $ModuleManifest
+        $null = New-HttpCacheSession -Backend Sqlite -Path $path   # creates the file at the current schema
+        # Microsoft.Data.Sqlite lives in the module's own load context, with its native library.
+        $context = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'HttpCache'
+        $sqlite = $context.LoadFromAssemblyName([Reflection.AssemblyName]'Microsoft.Data.Sqlite').GetType('Microsoft.Data.Sqlite.SqliteConnection')
+        $connection = [Activator]::CreateInstance($sqlite, [object[]]@("Data Source=$path"))
+        $connection.Open()
+        $fill = $connection.CreateCommand()
+        # 100 hosts, one 1 KiB body each entry; the running totals are set once at the end, as the store's writer would.
+        $fill.CommandText = @'
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $count - 1)
+INSERT INTO entries (key, primary_key, method, uri, status, created_at, expires_at, size, metadata, body)
+SELECT 'GET http://host' || (i % 100) || '.example/item/' || i, 'GET http://host' || (i % 100) || '.example/item/' || i,
+       'GET', 'http://host' || (i % 100) || '.example/item/' || i, 200, 638000000000000000 + i, 648000000000000000, 1024 + 16,
+       zeroblob(16), zeroblob(1024)
+FROM n;
+UPDATE totals SET entries = (SELECT COUNT(*) FROM entries), bytes = (SELECT SUM(size) FROM entries) WHERE id = 1;
+'@
+        $null = $fill.Parameters.AddWithValue('$count', $ScaleEntries)
+        $transaction = $connection.BeginTransaction()
+        $fill.Transaction = $transaction
+        $fillTime = Measure-Command { $null = $fill.ExecuteNonQuery(); $transaction.Commit() }
+        $connection.Close()
+        $sqlite::ClearAllPools()
+        "`nScale: $ScaleEntries SQLite entries inserted directly in $([math]::Round($fillTime.TotalSeconds, 1)) s; median of 5 calls, fresh pwsh:"
+        $scale = Invoke-Figure @{ Kind = 'Scale'; Path = $path; Backend = '' }
+        $scale | Format-Table -AutoSize | Out-String
+        Remove-Item "$path*" -Force -ErrorAction SilentlyContinue
+    }
+}
+finally {
+    if ($redisProcess) { Stop-Process -Id $redisProcess.Id -ErrorAction SilentlyContinue }
+}
