@@ -15,11 +15,12 @@
     ./build.ps1 -Task Test           # Build, dotnet test, then the Pester suites
     ./build.ps1 -Task Pester         # Build, then the Pester suites only
     ./build.ps1 -Task Package        # Build, then zip module/ into bin/HttpCache-<version>.zip
+    ./build.ps1 -Task Benchmark      # Build, then the cmdlet-level benchmark (never in CI; options: run the script itself)
     Import-Module ./module/HttpCache.psd1
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Package')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Benchmark')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -109,6 +110,11 @@ foreach ($step in $Task) {
             Invoke-Dotnet build $solution -c $Configuration
             $pesterFailed = Invoke-PesterSuites
             if ($pesterFailed -gt 0) { throw "$pesterFailed Pester test(s) failed." }
+        }
+        'Benchmark' {
+            # Needs a quiet machine; see docs/performance.md, "Through the cmdlets".
+            Invoke-Dotnet build $solution -c $Configuration
+            & (Join-Path $PSScriptRoot 'tests/HttpCache.Benchmarks/cmdlet-bench.ps1') -ModuleManifest (Join-Path $moduleDir 'HttpCache.psd1')
         }
         'Package' {
             Invoke-Dotnet build $solution -c $Configuration
