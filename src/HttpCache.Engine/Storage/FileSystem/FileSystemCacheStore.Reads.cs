@@ -217,10 +217,10 @@ public sealed partial class FileSystemCacheStore
 
     private async Task<CacheRecord?> ReadEntryAsync(string name, string? key, string? primaryKey, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = 1; attempt < ReadAttempts; attempt++)
         {
-            var (record, torn) = Guarded(() => TryReadEntry(name, key, primaryKey));
-            if (!torn || attempt == ReadAttempts)
+            var (record, torn) = Guarded(() => TryReadEntry(name, key, primaryKey, asFound: false));
+            if (!torn)
             {
                 return record;
             }
@@ -228,9 +228,16 @@ public sealed partial class FileSystemCacheStore
             // A writer is between renaming the body and the meta file: it is done within moments.
             await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         }
+
+        // Still torn: read once more under the lock, where no writer can be between its renames. Files that
+        // disagree then are damage (edited or cut by hand), and the entry is returned as found: the engine's own
+        // checksum (in the metadata) tells it is corrupt, counts it and removes it.
+        return await WithLockAsync((name, key, primaryKey), (_, s) => TryReadEntry(s.name, s.key, s.primaryKey, asFound: true).Record, cancellationToken)
+            .ConfigureAwait(false);
     }
 
-    private (CacheRecord? Record, bool Torn) TryReadEntry(string name, string? key, string? primaryKey)
+    // asFound (under the lock): files that disagree are returned as they are, for the engine to judge.
+    private (CacheRecord? Record, bool Torn) TryReadEntry(string name, string? key, string? primaryKey, bool asFound)
     {
         if (TryReadFile(MetaPath(name)) is not { } metaBytes
             || EntryFile.TryParse(metaBytes, withMetadata: true) is not { } meta
@@ -245,7 +252,7 @@ public sealed partial class FileSystemCacheStore
             // another version (a writer between its renames) from this one's.
             var file = new FileInfo(BodyPath(name));
             return !file.Exists ? (null, false)
-                : file.Length == meta.BodyLength ? (meta.ToRecord([]), false)
+                : file.Length == meta.BodyLength || asFound ? (meta.ToRecord([]), false)
                 : (null, true);
         }
 
@@ -254,13 +261,13 @@ public sealed partial class FileSystemCacheStore
             return (null, false);
         }
 
-        return body.Length == meta.BodyLength && XxHash3.HashToUInt64(body) == meta.BodyHash
+        return asFound || (body.Length == meta.BodyLength && XxHash3.HashToUInt64(body) == meta.BodyHash)
             ? (meta.ToRecord(body), false)
             : (null, true);
     }
 
-    // Under the lock: the meta file and the body it vouches for. A body of another length is half an entry (a
-    // crash between renames, a file edited by hand): missing, as GetAsync would find it.
+    // Under the lock: the meta file and the body it vouches for. No writer can be between its renames now, so a
+    // body of another length is damage (a file edited or cut by hand): reported as corrupt, for the engine to remove.
     private Stream? OpenBodyLocked(string name, string key)
     {
         if (ReadMeta(name, withMetadata: false) is not { } meta || !Belongs(meta, name, key, null))
@@ -280,8 +287,11 @@ public sealed partial class FileSystemCacheStore
 
         if (body.Length != meta.BodyLength)
         {
+            var length = body.Length;
             body.Dispose();
-            return null;
+            throw new CacheStoreException(
+                $"The cached body file '{BodyPath(name)}' holds {length} bytes; its meta file says {meta.BodyLength}.",
+                failure: CacheStoreFailure.Corrupt);
         }
 
         return new CheckedBodyStream(body, meta.BodyLength, meta.BodyHash);

@@ -19,8 +19,10 @@ namespace HttpCache.Engine.Storage.FileSystem;
 /// Every file is written to a temporary file in the same folder and renamed over the old one, so a reader
 /// sees a whole old file or a whole new one. Writers (in any process) take the folder's lock file, one at a
 /// time; readers take no lock. A reader that catches a writer between the body and the meta file sees the
-/// body's hash disagree and reads again; an entry whose files stay missing, cut short or unreadable reads as
-/// missing. The engine's metadata blob is returned as stored: the engine judges it itself.
+/// body's hash disagree and reads again, at last under the lock; an entry whose files still disagree then (a
+/// body edited or cut by hand) is returned as found, and the engine's checksum finds it corrupt. An entry whose
+/// files are missing or unreadable reads as missing. The engine's metadata blob is returned as stored: the
+/// engine judges it itself.
 /// </para>
 /// <para>
 /// With <see cref="StoreLimits"/>, the store keeps an index of sizes and access order in memory, built by
@@ -56,8 +58,8 @@ public sealed partial class FileSystemCacheStore : IStreamingCacheStore
     private const string FormatName = "HttpCache.FileSystem";
     private const int FormatVersion = 1;
 
-    // A reader that meets a writer between its two renames reads again; more attempts than this means the
-    // files really disagree (a crash half-way), and the entry reads as missing.
+    // A reader that meets a writer between its two renames reads again; after this many attempts it reads under
+    // the lock, where files that still disagree are damage (see ReadEntryAsync).
     private const int ReadAttempts = 3;
 
     private readonly StoreLimits? _limits;
