@@ -59,6 +59,13 @@ public sealed record HttpCacheSessionOptions
 
     /// <summary>The handler that reaches the network; a decompressing, redirect-following handler when null.</summary>
     public HttpMessageHandler? InnerHandler { get; init; }
+
+    /// <summary>
+    /// When the store cannot be opened (a full disk, a read-only folder, a file that is not a cache, a folder at
+    /// the path), use a memory store instead of failing, and say why in <see cref="HttpCacheSession.StoreFallback"/>.
+    /// For the default session, whose location the user never chose: a request must not fail because of it.
+    /// </summary>
+    public bool FallBackToMemory { get; init; }
 }
 
 /// <summary>Everything <see cref="HttpCacheSession.GetStatisticsAsync"/> reports.</summary>
@@ -108,16 +115,29 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             throw new ArgumentException("A Redis configuration or connection needs the Redis backend.", nameof(options));
         }
 
-        ICacheStore store = options.Backend switch
+        ICacheStore store;
+        string? fallback = null;
+        try
         {
-            CacheBackend.Memory => new MemoryCacheStore(options.Limits),
-            CacheBackend.FileSystem => new FileSystemCacheStore(
-                options.Path ?? throw new ArgumentException("The FileSystem backend needs a -Path (a folder).", nameof(options)), options.Limits),
-            CacheBackend.Redis => CreateRedisStore(options),
-            _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path), null, options.Limits),
-        };
-        return new HttpCacheSession(store, options.Settings, options.TimeProvider, options.InnerHandler, options.Name);
+            store = CreateStore(options);
+        }
+        catch (CacheStoreException ex) when (options.FallBackToMemory)
+        {
+            store = new MemoryCacheStore(options.Limits);
+            fallback = ex.Message;
+        }
+
+        return new HttpCacheSession(store, options.Settings, options.TimeProvider, options.InnerHandler, options.Name) { StoreFallback = fallback };
     }
+
+    private static ICacheStore CreateStore(HttpCacheSessionOptions options) => options.Backend switch
+    {
+        CacheBackend.Memory => new MemoryCacheStore(options.Limits),
+        CacheBackend.FileSystem => new FileSystemCacheStore(
+            options.Path ?? throw new ArgumentException("The FileSystem backend needs a -Path (a folder).", nameof(options)), options.Limits),
+        CacheBackend.Redis => CreateRedisStore(options),
+        _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path), null, options.Limits),
+    };
 
     private static RedisCacheStore CreateRedisStore(HttpCacheSessionOptions options)
     {
@@ -141,6 +161,12 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
 
     /// <summary>The store.</summary>
     public ICacheStore Store { get; }
+
+    /// <summary>
+    /// Why <see cref="Store"/> is a memory store for this process instead of the store asked for (which could not be
+    /// opened: the message says why), with <see cref="HttpCacheSessionOptions.FallBackToMemory"/>; null otherwise.
+    /// </summary>
+    public string? StoreFallback { get; private init; }
 
     /// <summary>
     /// The Redis connection of a Redis session (an <c>IConnectionMultiplexer</c>, typed as object so hosts
