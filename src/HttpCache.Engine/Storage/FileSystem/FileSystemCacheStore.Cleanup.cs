@@ -14,6 +14,75 @@ public sealed partial class FileSystemCacheStore
     private static readonly ConcurrentDictionary<string, byte> LiveTemps = new(
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
+    /// <summary>
+    /// At open: what writers killed mid-write left behind goes — temporary files no writer holds any more (an
+    /// entry's, a streamed body's, the counters' or the format probe's), and body files without a meta file (a kill
+    /// between a body's rename and its meta file's). Found by listing the folder without the lock, deleted under
+    /// it, where no writer can be half-way. Best effort: a sweep that cannot take the lock in time (or fails) is
+    /// left to the next store opened on the folder; the index's scans delete stray temporary files as well.
+    /// </summary>
+    private void SweepLeftovers()
+    {
+        List<string> candidates;
+        try
+        {
+            candidates = LeftoverCandidates();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        if (candidates.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var lease = _lock.AcquireAsync(CancellationToken.None).GetAwaiter().GetResult();
+            foreach (var path in candidates)
+            {
+                if (path.EndsWith(TempExtension, StringComparison.Ordinal))
+                {
+                    TryDeleteAbandonedTemp(path);
+                }
+                else if (!File.Exists(Path.ChangeExtension(path, MetaExtension)))
+                {
+                    File.Delete(path);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CacheStoreException)
+        {
+            // Left for the next store opened on the folder.
+        }
+    }
+
+    private List<string> LeftoverCandidates()
+    {
+        var candidates = Directory.EnumerateFiles(Location, "*" + TempExtension).Where(path => IsTempName(Path.GetFileName(path))).ToList();
+        foreach (var (_, folder) in ShardFolders())
+        {
+            var files = Directory.EnumerateFiles(folder).Select(Path.GetFileName).OfType<string>().ToHashSet(StringComparer.Ordinal);
+            foreach (var fileName in files)
+            {
+                if (OwnedStem(fileName, out var name, out var kind)
+                    && (kind == TempExtension || (kind == BodyExtension && !files.Contains(name + MetaExtension))))
+                {
+                    candidates.Add(Path.Combine(folder, fileName));
+                }
+            }
+        }
+
+        return candidates;
+    }
+
+    // "<anything>.<32 hex>.tmp": the temporary files WriteAtomic and the format probe make beside their targets.
+    private static bool IsTempName(string fileName) =>
+        fileName.Length > 37 && fileName[^37] == '.'
+        && fileName.AsSpan(fileName.Length - 36, 32).IndexOfAnyExcept("0123456789abcdef") < 0;
+
     /// <summary>A streamed write is over (committed or abandoned): its temporary file is no longer protected.</summary>
     internal static void ForgetLiveTemp(string temp) => LiveTemps.TryRemove(temp, out _);
 

@@ -110,6 +110,7 @@ public sealed partial class FileSystemCacheStore : IStreamingCacheStore
         OpenFormat();
         _lock = new FileSystemLock(Location, Path.Combine(Location, LockFileName), timeout, shareProcessGate);
         _index = _limits is null ? null : new FileSystemIndex(ScanShard);
+        SweepLeftovers();
     }
 
     /// <inheritdoc />
