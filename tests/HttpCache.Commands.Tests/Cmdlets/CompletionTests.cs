@@ -45,7 +45,7 @@ public sealed class CompletionTests(OriginFixture fixture) : EntryTestBase(fixtu
     {
         using var temp = new TempDirectory();
         // A fresh process: its default session was never created.
-        var run = (await PSHostProcess.RunCommandAsync(
+        var run = (await PwshProcess.RunCommandAsync(
             """
             Import-Module $env:HTTPCACHE_MODULE_MANIFEST
             $line = 'Get-HttpCacheEntry -Uri '

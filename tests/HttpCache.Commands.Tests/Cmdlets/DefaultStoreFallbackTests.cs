@@ -72,7 +72,7 @@ public sealed class DefaultStoreFallbackTests(OriginFixture fixture) : IClassFix
         var path = origin.NewPath("fallback");
         origin.Map(path, OriginBehaviors.Counter());
         var url = origin.Url(path).AbsoluteUri;
-        var run = await PSHostProcess.RunCommandAsync(
+        var run = await PwshProcess.RunCommandAsync(
             $$"""
             Import-Module $env:HTTPCACHE_MODULE_MANIFEST
             $first = Invoke-CachedWebRequest -Uri '{{url}}' -WarningVariable w1 -WarningAction SilentlyContinue

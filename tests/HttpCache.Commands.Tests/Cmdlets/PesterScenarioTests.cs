@@ -45,7 +45,7 @@ public sealed class PesterScenarioTests(OriginFixture fixture) : IClassFixture<O
             string one => " " + Quote(one),
             var other => " " + other,
         }));
-        return (await PSHostProcess.RunCommandAsync(call, environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
+        return (await PwshProcess.RunCommandAsync(call, environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
     }
 
     [Fact]

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace HttpCache.Commands.Tests.Cmdlets;
 
 /// <summary>
-/// Issue 4, "shared for real": separate processes (the small host, each importing the staged module, as a
+/// Issue 4, "shared for real": separate processes (real pwsh, each importing the staged module, as a
 /// user's pwsh would) open sessions on one Redis namespace. What one stores, the other answers from the cache;
 /// the counters add up in Redis across them, including those a process left to its exit. Each test uses a
 /// namespace of its own and deletes it at the end. The processes run tests/pester/scenarios/RedisSharedCache.ps1.
@@ -131,7 +131,7 @@ public abstract class RedisSharedCacheTestsBase(RedisServersFixture redis, TestO
         using var temp = new TempDirectory();
         var clock = Stopwatch.StartNew();
         // XDG_CACHE_HOME: should anything touch the default session by mistake, it lands in scratch.
-        var run = await PSHostProcess.RunFileAsync(Scenario, arguments, environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") });
+        var run = await PwshProcess.RunFileAsync(Scenario, arguments, environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") });
         output.WriteLine($"process {label}: {clock.Elapsed.TotalMilliseconds:0} ms");
         return run.AssertSuccess();
     }

@@ -4,7 +4,7 @@ using HttpCache.Testing;
 namespace HttpCache.Commands.Tests.Cmdlets;
 
 /// <summary>
-/// The user scenarios of tests/pester/scenarios, each run in a fresh process (the small host importing the
+/// The user scenarios of tests/pester/scenarios, each run in a fresh process (the real pwsh importing the
 /// staged module/HttpCache.psd1), as a user's pwsh would: nothing of this test process's load contexts
 /// or bin folder can help them. Pester runs the same scripts (tests/pester/HttpCache.Tests.ps1).
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
         using var temp = new TempDirectory();
         var cache = temp.File("cache.sqlite");
         // XDG_CACHE_HOME too: should the script touch the default session by mistake, it lands in scratch.
-        var run = (await PSHostProcess.RunFileAsync(
+        var run = (await PwshProcess.RunFileAsync(
             Scenario("FetchCacheRemove.ps1"),
             ["-Uri", url, "-CachePath", cache],
             environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
@@ -56,7 +56,7 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
         var (path, url) = CounterPath();
         using var temp = new TempDirectory();
         var xdg = temp.File("xdg");
-        var run = (await PSHostProcess.RunFileAsync(
+        var run = (await PwshProcess.RunFileAsync(
             Scenario("FetchCacheRemove.ps1"),
             ["-Uri", url],
             environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = xdg })).AssertSuccess();
@@ -77,10 +77,10 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
         var environment = new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") };
 
         // No Get-HttpCacheStats in the first process: only the flush at exit can persist its counters.
-        (await PSHostProcess.RunCommandAsync(
+        (await PwshProcess.RunCommandAsync(
             "Import-Module $env:HTTPCACHE_MODULE_MANIFEST; $null = Invoke-CachedWebRequest $u; $null = Invoke-CachedWebRequest $u".Replace("$u", $"'{url}'", StringComparison.Ordinal),
             environment: environment)).AssertSuccess();
-        var second = (await PSHostProcess.RunCommandAsync(
+        var second = (await PwshProcess.RunCommandAsync(
             "Import-Module $env:HTTPCACHE_MODULE_MANIFEST; $s = Get-HttpCacheStats; \"HITS=$($s.Hits)\"; \"MISSES=$($s.Misses)\"; \"SESSION-HITS=$($s.SessionHits)\"",
             environment: environment)).AssertSuccess();
 
@@ -94,16 +94,17 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
     {
         var (_, url) = CounterPath();
         using var temp = new TempDirectory();
-        var run = (await PSHostProcess.RunCommandAsync(
+        var run = (await PwshProcess.RunCommandAsync(
             $$"""
             Import-Module $env:HTTPCACHE_MODULE_MANIFEST
             $s = New-HttpCacheSession -Name viewtest -Backend Memory
-            # One Out-Default each: after a first table, Out-Default shows other types as lists.
-            $s | Out-Default
-            Invoke-CachedWebRequest -Uri '{{url}}' -Session $s | Out-Default
-            Get-HttpCacheEntry -Session $s | Out-Default
-            Get-HttpCacheStats -Session $s | Out-Default
-            Get-HttpCacheStats -Session $s -GroupBy Host | Out-Default
+            # One Out-String each (after a first table, Out-Default shows other types as lists), wide enough
+            # for every column: pwsh formats redirected output for 80 columns.
+            $s | Out-String -Stream -Width 160
+            Invoke-CachedWebRequest -Uri '{{url}}' -Session $s | Out-String -Stream -Width 160
+            Get-HttpCacheEntry -Session $s | Out-String -Stream -Width 160
+            Get-HttpCacheStats -Session $s | Out-String -Stream -Width 160
+            Get-HttpCacheStats -Session $s -GroupBy Host | Out-String -Stream -Width 160
             """,
             environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
 

@@ -373,7 +373,7 @@ public sealed class SessionSemanticsTests(OriginFixture fixture) : IClassFixture
         // (most don't) would otherwise leave the process running after its last line.
         var (_, url) = Map();
         using var temp = new TempDirectory();
-        var run = await PSHostProcess.RunCommandAsync(
+        var run = await PwshProcess.RunCommandAsync(
             $$"""
             Import-Module $env:HTTPCACHE_MODULE_MANIFEST
             $s = New-HttpCacheSession -Backend Memory -ExpireAfterScript { 30 } -StorePredicate { $true }

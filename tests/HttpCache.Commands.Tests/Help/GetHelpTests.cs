@@ -125,7 +125,7 @@ public sealed partial class GetHelpTests
     public async Task FullHelpRendersInAFreshProcess()
     {
         using var temp = new TempDirectory();
-        var run = (await PSHostProcess.RunCommandAsync(
+        var run = (await PwshProcess.RunCommandAsync(
             "Import-Module $env:HTTPCACHE_MODULE_MANIFEST; Get-Help Invoke-CachedRestMethod -Full | Out-Default; Get-Help about_HttpCache | Out-Default",
             environment: new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") })).AssertSuccess();
 

@@ -52,7 +52,7 @@ public sealed class DependencyIsolationTests
         }
         """;
 
-    private static readonly Lazy<Task<ProcessResult>> s_isolationRun = new(() => PSHostProcess.RunCommandAsync(IsolationScenario));
+    private static readonly Lazy<Task<ProcessResult>> s_isolationRun = new(() => PwshProcess.RunCommandAsync(IsolationScenario));
 
     private static string Dependencies => Path.Combine(RepoPaths.ModuleDirectory, "dependencies");
 
@@ -109,9 +109,9 @@ public sealed class DependencyIsolationTests
         File.Delete(Path.Combine(copy, "dependencies", "HttpCache.Engine.deps.json"));
         try
         {
-            var run = (await PSHostProcess.RunCommandAsync(
+            var run = (await PwshProcess.RunCommandAsync(
                 IsolationScenario,
-                environment: new Dictionary<string, string?> { [PSHostProcess.ModuleManifestVariable] = Path.Combine(copy, "HttpCache.psd1") })).AssertSuccess();
+                environment: new Dictionary<string, string?> { [PwshProcess.ModuleManifestVariable] = Path.Combine(copy, "HttpCache.psd1") })).AssertSuccess();
 
             Assert.StartsWith("3.", run.Value("SQLITE-VERSION"), StringComparison.Ordinal);
             Assert.StartsWith(Path.Combine(copy, "dependencies", "runtimes") + Path.DirectorySeparatorChar, run.Value("NATIVE-PATH"), StringComparison.Ordinal);
@@ -130,7 +130,7 @@ public sealed class DependencyIsolationTests
         Directory.CreateDirectory(folder);
         try
         {
-            var run = (await PSHostProcess.RunCommandAsync("""
+            var run = (await PwshProcess.RunCommandAsync("""
                 Import-Module $env:HTTPCACHE_MODULE_MANIFEST
                 $session = New-HttpCacheSession -Backend Sqlite -Path $env:HTTPCACHE_TEST_FOLDER
                 $null = Get-HttpCacheStats -Session $session
@@ -157,7 +157,7 @@ public sealed class DependencyIsolationTests
     public async Task ModuleImportsAgainAfterRemoval()
     {
         // OnRemove unhooks the resolver; a second import must hook it again and reuse the context.
-        var run = (await PSHostProcess.RunCommandAsync("""
+        var run = (await PwshProcess.RunCommandAsync("""
             Import-Module $env:HTTPCACHE_MODULE_MANIFEST
             Remove-Module HttpCache
             Import-Module $env:HTTPCACHE_MODULE_MANIFEST

@@ -5,7 +5,7 @@
     keys, with -PassThru.
 
 .DESCRIPTION
-    Core commands only, any failure throws, success prints KEY=value lines. The xunit tests run it in a fresh
+    Any failure throws, success prints KEY=value lines. The xunit tests run it in a fresh
     process (tests/HttpCache.Commands.Tests/Cmdlets/PesterScenarioTests.cs); tests/pester/Entries.Tests.ps1
     runs it under Pester.
 

@@ -4,9 +4,8 @@
     entry, remove it through the pipeline, and read the statistics.
 
 .DESCRIPTION
-    Core commands only (no Write-Host, Select-Object, Start-Sleep, ConvertTo-Json), so that the xunit tests
-    can run it in a fresh process through tests/HttpCache.PSHost on machines without pwsh, and Pester runs
-    the same script (tests/pester/HttpCache.Tests.ps1). Any failure throws. On success it outputs
+    The xunit tests run it in a fresh pwsh process (ScenarioTests), and Pester runs the same script
+    (tests/pester/HttpCache.Tests.ps1). Any failure throws. On success it outputs
     KEY=value lines the callers check.
 
 .PARAMETER Uri

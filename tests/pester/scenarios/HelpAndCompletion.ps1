@@ -4,7 +4,7 @@
     three examples), about_HttpCache, and -Uri tab completion from the cached URLs.
 
 .DESCRIPTION
-    Core commands only, any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
+    Any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
     process, and by tests/pester/Help.Tests.ps1).
 
 .PARAMETER Uri

@@ -8,7 +8,7 @@
     ./OfflineFixture.ps1 -BaseUri https://api.example.com            # any time, offline
 
 .NOTES
-    Core commands only, so the xunit tests run this very script (PesterScenarioTests); README shows it whole.
+    The xunit tests run this very script (PesterScenarioTests); README shows it whole.
 #>
 param(
     [string] $BaseUri = 'https://api.example.com',

@@ -9,9 +9,8 @@
     them atomically). A session's counters reach Redis when Get-HttpCacheStats runs, when the session is
     disposed, and when the process exits; -End Exit leaves them to the exit.
 
-    Core commands only (no Write-Host, Select-Object, Start-Sleep, ConvertTo-Json), so that the xunit tests
-    can run it in a fresh process through tests/HttpCache.PSHost on machines without pwsh, and Pester can run
-    the same script. Any failure throws. On success it outputs KEY=value lines the callers check.
+    The xunit tests run it in fresh pwsh processes (RedisSharedCacheTests), and Pester can run the same
+    script. Any failure throws. On success it outputs KEY=value lines the callers check.
 
 .PARAMETER Uri
     The URLs to fetch, in order; several may be given as one comma-separated argument. None: only the other

@@ -4,7 +4,7 @@
     to a document, cached like Invoke-CachedWebRequest.
 
 .DESCRIPTION
-    Core commands only, any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
+    Any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
     process, and by tests/pester/RestMethod.Tests.ps1).
 
 .PARAMETER JsonUri

@@ -4,7 +4,7 @@
     calls, and the per-host table.
 
 .DESCRIPTION
-    Core commands only, any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
+    Any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
     process, and by tests/pester/Stats.Tests.ps1).
 
 .PARAMETER Uri

@@ -4,7 +4,7 @@
     is an error record of its own and the others are stored. A second warming is answered from the cache.
 
 .DESCRIPTION
-    Core commands only, any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
+    Any failure throws, success prints KEY=value lines (run by the xunit tests in a fresh
     process, and by tests/pester/Warming.Tests.ps1).
 
 .PARAMETER Uris

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace HttpCache.Commands.Tests.Infrastructure;
 
-/// <summary>What a fresh host process printed and how it ended.</summary>
+/// <summary>What a fresh pwsh process printed and how it ended.</summary>
 public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr, bool TimedOut, TimeSpan Elapsed)
 {
     /// <summary>Lines of stdout, without the line ends.</summary>
@@ -13,12 +13,15 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr, b
     public string? Value(string key) =>
         OutputLines.FirstOrDefault(l => l.StartsWith(key + "=", StringComparison.Ordinal)) is { } line ? line[(key.Length + 1)..] : null;
 
-    /// <summary>Throws with stdout and stderr unless the process exited 0 in time.</summary>
+    /// <summary>
+    /// Throws with stdout and stderr unless the process exited 0 in time and wrote no error: pwsh goes on after
+    /// a non-terminating error (and exits 0 when a later line succeeds), but a scenario must not pass with one.
+    /// </summary>
     public ProcessResult AssertSuccess()
     {
-        if (TimedOut || ExitCode != 0)
+        if (TimedOut || ExitCode != 0 || !string.IsNullOrWhiteSpace(StdErr))
         {
-            throw new Xunit.Sdk.XunitException("The host process failed." + Environment.NewLine + this);
+            throw new Xunit.Sdk.XunitException("The pwsh process failed." + Environment.NewLine + this);
         }
 
         return this;
@@ -30,20 +33,27 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr, b
 }
 
 /// <summary>
-/// Runs the small host (tests/HttpCache.PSHost, same configuration as these tests) in a fresh
-/// process: the only way to see what a user's pwsh sees, with nothing from this test process's
-/// bin folder or load contexts (design pitfall 1). The child gets HTTPCACHE_MODULE_MANIFEST, the
-/// staged module/HttpCache.psd1, so scripts can <c>Import-Module $env:HTTPCACHE_MODULE_MANIFEST</c>.
+/// Runs the real PowerShell (the .NET tool pinned in .config/dotnet-tools.json) in a fresh process:
+/// the only way to see what a user's pwsh sees, with nothing from this test process's bin folder or
+/// load contexts (design pitfall 1). The child gets HTTPCACHE_MODULE_MANIFEST, the staged
+/// module/HttpCache.psd1, so scripts can <c>Import-Module $env:HTTPCACHE_MODULE_MANIFEST</c>.
 /// </summary>
-public static class PSHostProcess
+/// <remarks>
+/// It starts <c>dotnet pwsh.dll</c> from the tool package rather than <c>dotnet pwsh</c>: the tool's
+/// launcher runs pwsh as a child process, so killing a hung run would leave the real one behind.
+/// The child is pwsh as a user starts it from a script: -NoProfile -NonInteractive, the default
+/// $ErrorActionPreference (a non-terminating error does not stop a script; scenarios that must stop
+/// say so), exit code 1 when a -Command script ends in an error.
+/// </remarks>
+public static class PwshProcess
 {
-    /// <summary>Default time limit: a cold host start is ~1 s, so this only ends a hang.</summary>
+    /// <summary>Default time limit: a cold pwsh start is 1-2 s, so this only ends a hang.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(120);
 
     /// <summary>The environment variable that carries the staged manifest path to the child.</summary>
     public const string ModuleManifestVariable = "HTTPCACHE_MODULE_MANIFEST";
 
-    /// <summary><c>dotnet HttpCache.PSHost.dll -Command &lt;script&gt;</c>.</summary>
+    /// <summary><c>pwsh -NoProfile -NonInteractive -Command &lt;script&gt;</c>.</summary>
     public static Task<ProcessResult> RunCommandAsync(
         string script,
         TimeSpan? timeout = null,
@@ -51,7 +61,7 @@ public static class PSHostProcess
         CancellationToken cancellationToken = default) =>
         RunAsync(["-Command", script], timeout, environment, cancellationToken);
 
-    /// <summary><c>dotnet HttpCache.PSHost.dll -File &lt;path&gt; [arguments]</c>.</summary>
+    /// <summary><c>pwsh -NoProfile -NonInteractive -File &lt;path&gt; [arguments]</c>.</summary>
     public static Task<ProcessResult> RunFileAsync(
         string scriptPath,
         IEnumerable<string>? arguments = null,
@@ -60,14 +70,14 @@ public static class PSHostProcess
         CancellationToken cancellationToken = default) =>
         RunAsync(["-File", scriptPath, .. arguments ?? []], timeout, environment, cancellationToken);
 
-    /// <summary>The host with any arguments (e.g. -Verbose first).</summary>
+    /// <summary>pwsh with -NoProfile -NonInteractive and then these arguments.</summary>
     public static async Task<ProcessResult> RunAsync(
-        IEnumerable<string> hostArguments,
+        IEnumerable<string> pwshArguments,
         TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string?>? environment = null,
         CancellationToken cancellationToken = default)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -77,13 +87,18 @@ public static class PSHostProcess
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        start.ArgumentList.Add(RepoPaths.PSHostAssembly);
-        foreach (var argument in hostArguments)
+        start.ArgumentList.Add(PwshTool.Assembly);
+        foreach (var argument in (string[])["-NoLogo", "-NoProfile", "-NonInteractive", .. pwshArguments])
         {
             start.ArgumentList.Add(argument);
         }
 
         start.Environment[ModuleManifestVariable] = RepoPaths.ModuleManifest;
+        // Output is read by tests, not a terminal: no escape sequences in tables or errors.
+        start.Environment["NO_COLOR"] = "1";
+        start.Environment["TERM"] = "dumb";
+        start.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["POWERSHELL_UPDATECHECK"] = "Off";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
@@ -133,31 +148,5 @@ public static class PSHostProcess
             await stderr.ConfigureAwait(false),
             timedOut,
             clock.Elapsed);
-    }
-
-    /// <summary>The dotnet muxer running these tests (so the child uses the same SDK's runtimes).</summary>
-    private static string DotnetHost()
-    {
-        var current = Environment.ProcessPath;
-        if (current is not null && Path.GetFileNameWithoutExtension(current).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return current;
-        }
-
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath))
-        {
-            return hostPath;
-        }
-
-        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root)
-        {
-            var candidate = Path.Combine(root, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return "dotnet";
     }
 }
