@@ -43,13 +43,13 @@ public sealed partial class FileSystemCacheStore
             cancellationToken.ThrowIfCancellationRequested();
             var name = FileSystemNames.Of(record.Key);
             var bodyPath = BodyPath(name);
-            Directory.CreateDirectory(Path.GetDirectoryName(bodyPath)!);
+            OwnerOnly.CreateDirectory(Path.GetDirectoryName(bodyPath)!);
             var temp = bodyPath + "." + Guid.NewGuid().ToString("N") + TempExtension;
             LiveTemps[temp] = 0;
             try
             {
                 // No sharing: the open file is the writer's claim on it, against every cleanup (see TryDeleteAbandonedTemp).
-                var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024);
+                var stream = OwnerOnly.Open(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024);
                 return new FileSystemBodyWriter(this, record, name, temp, stream, _limits);
             }
             catch
@@ -218,14 +218,14 @@ public sealed partial class FileSystemCacheStore
             return;
         }
 
-        Directory.CreateDirectory(ShardFolder(shard));
+        OwnerOnly.CreateDirectory(ShardFolder(shard));
         // The variant marker comes first, so a reader that finds the new meta file also finds the marker.
         var primaryName = FileSystemNames.Of(primaryKey);
         var marker = Path.Combine(VariantsFolder(primaryName), name);
         if (!File.Exists(marker))
         {
-            Directory.CreateDirectory(VariantsFolder(primaryName));
-            new FileStream(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0).Dispose();
+            OwnerOnly.CreateDirectory(VariantsFolder(primaryName));
+            OwnerOnly.Open(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0).Dispose();
         }
 
         placeBody(BodyPath(name));
@@ -285,7 +285,7 @@ public sealed partial class FileSystemCacheStore
         var temp = path + "." + Guid.NewGuid().ToString("N") + TempExtension;
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+            using (var stream = OwnerOnly.Open(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
                 stream.Write(content);
             }

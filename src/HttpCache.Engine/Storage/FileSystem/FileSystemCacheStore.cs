@@ -99,7 +99,7 @@ public sealed partial class FileSystemCacheStore : IStreamingCacheStore
         Location = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         try
         {
-            Directory.CreateDirectory(Location);
+            OwnerOnly.CreateDirectory(Location);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

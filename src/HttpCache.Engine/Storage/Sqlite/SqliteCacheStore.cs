@@ -141,12 +141,16 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
         Location = Path.GetFullPath(path);
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Location)!);
+            OwnerOnly.CreateDirectory(Path.GetDirectoryName(Location)!);
+
+            // Made owner-only before SQLite opens it (SQLite would make it 0644); its -wal and -shm files take
+            // the database file's mode. A file that exists keeps its own.
+            OwnerOnly.CreateFile(Location);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CacheStoreException(
-                $"The folder of the HTTP cache database '{Location}' cannot be created: {ex.Message}", ex, CacheStoreFailure.Unwritable);
+                $"The HTTP cache database '{Location}' or its folder cannot be created: {ex.Message}", ex, CacheStoreFailure.Unwritable);
         }
 
         var connectionString = new SqliteConnectionStringBuilder
