@@ -72,7 +72,10 @@ public sealed record HttpCacheSessionOptions
 /// <param name="Cumulative">Every session's and process's figures, as persisted in the store.</param>
 /// <param name="Session">This session's own figures.</param>
 /// <param name="Inventory">What the store holds.</param>
-public sealed record CacheStatistics(CacheCounterSet Cumulative, CacheCounterSet Session, StoreInventory Inventory);
+/// <param name="Unsaved">Why this session's latest figures could not be saved in the store (a full disk, a read-only
+/// file); they are counted in <paramref name="Cumulative"/> all the same, and saved once the store can be written.
+/// Null when they were saved.</param>
+public sealed record CacheStatistics(CacheCounterSet Cumulative, CacheCounterSet Session, StoreInventory Inventory, string? Unsaved = null);
 
 /// <summary>
 /// A cache in use: settings, a store and an <see cref="HttpClient"/> whose handler chain holds the
@@ -210,7 +213,9 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     /// <summary>The stored entries the query matches, oldest first.</summary>
     public async IAsyncEnumerable<CacheRecordInfo> GetEntriesAsync(CacheQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        // Listing is a read: a store that cannot take the pending hit counts now (a full disk) lists all the same,
+        // and this session's latest hits show in HitCount once they can be saved.
+        await TryFlushAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var entry in Store.ListAsync(query, cancellationToken).ConfigureAwait(false))
         {
             yield return entry;
@@ -241,13 +246,47 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         return await Store.UpdateExpirationAsync(key, expiresAt, keepUntil, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Persists pending counters and hit counts, then reports the figures.</summary>
+    /// <summary>
+    /// Persists pending counters and hit counts, then reports the figures. Reading needs no free space: when the
+    /// store cannot be written (a full disk), the pending figures are added to what the store holds and stay
+    /// pending, and <see cref="CacheStatistics.Unsaved"/> says why.
+    /// </summary>
     public async Task<CacheStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        var unsaved = await TryFlushAsync(cancellationToken).ConfigureAwait(false);
         var stored = await Store.GetCountersAsync(cancellationToken).ConfigureAwait(false);
+        if (unsaved is not null)
+        {
+            var pending = Counters.TakePending();
+            Counters.ReturnPending(pending);
+            var sum = new Dictionary<string, long>(stored, StringComparer.Ordinal);
+            foreach (var (name, value) in pending)
+            {
+                sum[name] = sum.GetValueOrDefault(name) + value;
+            }
+
+            stored = sum;
+        }
+
         var inventory = await Store.GetInventoryAsync(cancellationToken).ConfigureAwait(false);
-        return new CacheStatistics(CacheCounters.FromStore(stored), Counters.Snapshot(), inventory);
+        return new CacheStatistics(CacheCounters.FromStore(stored), Counters.Snapshot(), inventory, unsaved);
+    }
+
+    /// <summary>
+    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written (full,
+    /// read-only, locked past its timeout) leaves the figures pending, and its message is returned.
+    /// </summary>
+    private async Task<string?> TryFlushAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (CacheStoreException ex) when (ex.Failure is CacheStoreFailure.Unwritable or CacheStoreFailure.Locked)
+        {
+            return ex.Message;
+        }
     }
 
     /// <summary>
