@@ -12,6 +12,22 @@ internal static class Errors
         ErrorCategory.InvalidArgument,
         uri);
 
+    /// <summary>
+    /// An -ExpireAfter instant that has already passed: every answer would be stale at once, which is
+    /// ExpireImmediately's meaning, so a past date is far likelier a mistake (a wrong year, a local/UTC mix-up).
+    /// Null when the lifetime is not a past instant.
+    /// </summary>
+    public static ErrorRecord? PastExpiration(object? lifetime, DateTimeOffset now) =>
+        lifetime is Engine.Policy.Expiration { Kind: Engine.Policy.ExpirationKind.At } expiration && expiration.Instant <= now
+            ? new ErrorRecord(
+                new ArgumentOutOfRangeException(
+                    "ExpireAfter",
+                    $"-ExpireAfter {expiration.Instant.ToLocalTime():yyyy-MM-dd HH:mm:ss zzz} is in the past (it is now {now.ToLocalTime():yyyy-MM-dd HH:mm:ss zzz}). Give a future instant, a duration, or ExpireImmediately to store answers that are revalidated before every use."),
+                ErrorIds.InvalidExpiration,
+                ErrorCategory.InvalidArgument,
+                lifetime)
+            : null;
+
     public static ErrorRecord StoreUnavailable(Exception exception, object? target)
     {
         var category = exception.InnerException is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ResourceUnavailable;

@@ -15,6 +15,7 @@ public sealed class GetHttpCacheEntryCommand : PSCmdlet, IDisposable
 
     /// <summary>The session (default: the shared default session).</summary>
     [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>Only entries whose URL matches this wildcard pattern, case-insensitively.</summary>
@@ -27,6 +28,7 @@ public sealed class GetHttpCacheEntryCommand : PSCmdlet, IDisposable
     /// <summary>Only the entry with this key.</summary>
     [Parameter(ParameterSetName = FilterSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(CachedKeyCompleter))]
     public string? Key { get; set; }
 
     /// <summary>Only entries of these request methods.</summary>
@@ -39,6 +41,7 @@ public sealed class GetHttpCacheEntryCommand : PSCmdlet, IDisposable
     [Parameter(ParameterSetName = FilterSet)]
     [ValidateNotNullOrEmpty]
     [ValidateRange(100, 599)]
+    [ArgumentCompleter(typeof(StatusCodeCompleter))]
     public int[]? StatusCode { get; set; }
 
     /// <summary>Only entries past their expiration.</summary>
@@ -48,11 +51,13 @@ public sealed class GetHttpCacheEntryCommand : PSCmdlet, IDisposable
     /// <summary>Only entries stored longer ago than this: a TimeSpan, '1.00:00:00', or seconds.</summary>
     [Parameter(ParameterSetName = FilterSet)]
     [DurationTransformation]
+    [ArgumentCompleter(typeof(DurationCompleter))]
     public TimeSpan? OlderThan { get; set; }
 
     /// <summary>Only entries stored within this long before now: a TimeSpan, '01:00:00', or seconds.</summary>
     [Parameter(ParameterSetName = FilterSet)]
     [DurationTransformation]
+    [ArgumentCompleter(typeof(DurationCompleter))]
     public TimeSpan? NewerThan { get; set; }
 
     /// <inheritdoc />

@@ -17,6 +17,7 @@ public sealed class GetHttpCacheStatsCommand : PSCmdlet, IDisposable
 
     /// <summary>The session (default: the shared default session).</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>Host: one row per host, computed from the entries (entries, bytes, hits from HitCount).</summary>

@@ -17,9 +17,13 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>How long a Redis session keeps expired entries when neither -TtlOffset nor -NoRedisTtl is given.</summary>
     internal static readonly TimeSpan DefaultRedisTtlOffset = TimeSpan.FromHours(1);
 
-    /// <summary>A name to tell sessions apart (default: "default").</summary>
+    /// <summary>Numbers the unnamed sessions of this process: "default" is the process's default session alone.</summary>
+    private static int unnamedSessions;
+
+    /// <summary>A name to tell sessions apart (default: "session-N", unique in the process).</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? Name { get; set; }
 
     /// <summary>Sqlite (a file, the default), Memory (gone with the session), FileSystem (a folder) or Redis.</summary>
@@ -52,16 +56,19 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>Per-URL lifetimes: an ordered dictionary of glob, [regex] or 'regex:…' pattern → lifetime; the first match wins.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public IDictionary? UrlExpireAfter { get; set; }
 
     /// <summary>Lifetimes per status code (negative caching), e.g. @{ 404 = 60; 410 = '1.00:00:00' }; those statuses are stored.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public IDictionary? StatusExpireAfter { get; set; }
 
     /// <summary>Computes a lifetime per answer; receives a ResponseSummary; returns any -ExpireAfter form, or $null for no opinion.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public ScriptBlock? ExpireAfterScript { get; set; }
 
     /// <summary>Honour the responses' Cache-Control and Expires headers; on by default, -CacheControl:$false turns it off.</summary>
@@ -78,6 +85,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     [ValidateRange(100, 599)]
+    [ArgumentCompleter(typeof(StatusCodeCompleter))]
     public int[]? AllowedStatusCodes { get; set; }
 
     /// <summary>Revalidate every stored answer before use (fresh immutable ones excepted).</summary>
@@ -86,10 +94,12 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
 
     /// <summary>$true, or how long past expiry a stored answer may stand in when the origin fails or answers an error.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(StaleWindowCompleter))]
     public object? StaleIfError { get; set; }
 
     /// <summary>$true, or how long past expiry a stored answer is served at once while it is refreshed in the background.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(StaleWindowCompleter))]
     public object? StaleWhileRevalidate { get; set; }
 
     /// <summary>Answers without a lifetime of their own stay fresh for 10% of their age since Last-Modified (at most a week).</summary>
@@ -103,17 +113,33 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>Decides per answer whether it is stored; receives a ResponseSummary; returns $true to store.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public ScriptBlock? StorePredicate { get; set; }
 
-    /// <summary>The names dropped from keys and written as REDACTED; replaces the default list.</summary>
+    /// <summary>More secret names (query parameters, headers, body fields), added to the default list: written as REDACTED wherever stored, and keyed by a keyed digest.</summary>
     [Parameter]
     [ValidateNotNull]
     [AllowEmptyCollection]
+    [ArgumentCompleter(typeof(IgnoredParameterCompleter))]
     public string[]? IgnoredParameters { get; set; }
+
+    /// <summary>Names left out of the cache key entirely (and redacted): requests that differ only in them share one entry, even across users.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [AllowEmptyCollection]
+    [ArgumentCompleter(typeof(ExcludeFromKeyCompleter))]
+    public string[]? ExcludeFromKey { get; set; }
+
+    /// <summary>The secret under which secrets are digested for keys; the same on every machine sharing a Redis store. Default: $env:HTTPCACHE_KEY_SECRET, else a per-user key file (local stores).</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
+    public System.Security.SecureString? KeySecret { get; set; }
 
     /// <summary>$true (every request header) or the request headers that become part of the key.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(MatchHeadersCompleter))]
     public object? MatchHeaders { get; set; }
 
     /// <summary>A shared cache (RFC 9111 §3.5); the default for Redis.</summary>
@@ -124,25 +150,35 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     public SwitchParameter Private { get; set; }
 
+    /// <summary>The targeted cache-control field (RFC 9213) a shared session obeys first; '' for none.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [AllowEmptyString]
+    public string? TargetedCacheControl { get; set; }
+
     /// <summary>A StackExchange.Redis configuration string: 'host:port,password=…,ssl=true', a Cluster's endpoints…</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? RedisConfiguration { get; set; }
 
     /// <summary>A Redis connection to reuse: the RedisConnection of another session.</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public object? RedisConnection { get; set; }
 
     /// <summary>The prefix of every Redis key (default http_cache).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string? Namespace { get; set; }
 
     /// <summary>How long an expired entry is kept for revalidation and stale answers (default 1 hour for Redis, else until removed).</summary>
     [Parameter]
     [Alias("KeepExpiredFor")]
     [DurationTransformation]
+    [ArgumentCompleter(typeof(DurationCompleter))]
     public TimeSpan? TtlOffset { get; set; }
 
     /// <summary>Redis keeps entries until they are removed (no TTL).</summary>
@@ -152,16 +188,19 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>The most bytes the store holds; least-recently-used entries are evicted beyond it.</summary>
     [Parameter]
     [ValidateRange(1, long.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public long? MaxSize { get; set; }
 
     /// <summary>The most entries the store holds; least-recently-used entries are evicted beyond it.</summary>
     [Parameter]
     [ValidateRange(1, long.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public long? MaxEntries { get; set; }
 
     /// <summary>Answers with a larger body pass through uncached and unbuffered; 64 MiB when omitted.</summary>
     [Parameter]
     [ValidateRange(0, long.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public long? MaxBodySize { get; set; }
 
     /// <summary>Store bodies compressed (Brotli or Gzip); answers always carry the original bytes.</summary>
@@ -172,6 +211,12 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        // The session's clock does not exist yet; the system's is the one it will have.
+        if (Errors.PastExpiration(ExpireAfter, TimeProvider.System.GetUtcNow()) is { } past)
+        {
+            ThrowTerminatingError(past);
+        }
+
         HttpCacheSessionOptions options;
         ScriptBlockCallbacks? callbacks = null;
         TimeZoneInfo timeZone;
@@ -181,7 +226,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             var backend = ResolveBackend();
             options = new HttpCacheSessionOptions
             {
-                Name = Name,
+                Name = Name ?? $"session-{Interlocked.Increment(ref unnamedSessions)}",
                 Backend = backend,
                 Path = ResolvePath(backend),
                 RedisConfiguration = RedisConfiguration,
@@ -237,9 +282,36 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             }
         }
 
+        WarnAboutTheKeySecret(engine);
+        if (engine.Store is Engine.Storage.Redis.RedisCacheStore { IsConnected: false } redis)
+        {
+            // Checked once, here: a wrong or closed address is worth saying at once, yet not fatal, since a
+            // cache that is down only sends requests to the origin until it comes back.
+            WriteWarning($"The Redis server at {redis.Endpoints} did not answer within the connect timeout (1 s unless the configuration sets connectTimeout). The session is created: requests go to the origin, and the cache is used once the server answers. Check the address if that is not expected.");
+        }
+
         var session = new CacheSession(engine, options, isDefault: false, callbacks, timeZone);
         SessionLifetime.Track(session);
         WriteObject(session);
+    }
+
+    private static int s_warnedUnkeyed;
+
+    /// <summary>
+    /// A shared store without a key secret keys credentials by a plain digest: said once per process, since
+    /// every such session has the same weakness and the same cure.
+    /// </summary>
+    private void WarnAboutTheKeySecret(HttpCacheSession engine)
+    {
+        if (engine.KeySecretProblem is { } problem)
+        {
+            WriteWarning(problem);
+        }
+
+        if (engine.KeySecretSource == KeySecretSource.None && Interlocked.Exchange(ref s_warnedUnkeyed, 1) == 0)
+        {
+            WriteWarning($"This {engine.Store.BackendName} session has no key secret: the digests of credentials in its keys are only as strong as the credentials themselves. Give the same -KeySecret (or $env:{KeySecrets.EnvironmentVariable}) on every machine that shares the store; see docs/backends.md, Security.");
+        }
     }
 
     /// <summary>A Redis configuration string fit for an error's target: passwords replaced by '*****'.</summary>
@@ -248,6 +320,13 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
         : System.Text.RegularExpressions.Regex.Replace(configuration, @"(?i)(password\s*=)[^,]*", "$1*****");
 
     private bool Given(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
+
+    /// <summary>The methods RFC 9110 §9 and RFC 5789 (PATCH) define.</summary>
+    private static readonly string[] KnownMethods = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+
+    /// <summary>RFC 9110 §5.6.2: token = 1*tchar.</summary>
+    private static bool IsToken(string text) =>
+        text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c));
 
     private static SessionOptionException Invalid(string message, object? target) => new(ErrorIds.InvalidSessionOption, message, target);
 
@@ -369,6 +448,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             StaleWhileRevalidate = SessionOptionParser.ParseStaleWindow(nameof(StaleWhileRevalidate), StaleWhileRevalidate),
             // RFC 9111 §3.5 for a cache that many users share: Redis unless -Private.
             Shared = !Private.IsPresent && (Shared.IsPresent || backend == CacheBackend.Redis),
+            TargetedCacheControl = TargetedCacheControl is null ? CacheSettings.Default.TargetedCacheControl : TargetedCacheControl.Trim(),
             KeepExpiredFor = TtlOffset ?? (backend == CacheBackend.Redis && !NoRedisTtl.IsPresent ? DefaultRedisTtlOffset : null),
             ExpireAfterCallback = callbacks?.ExpirationCallback,
             StorePredicate = callbacks?.PredicateCallback,
@@ -379,9 +459,25 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
         if (AllowedMethods is not null)
         {
             var methods = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var method in AllowedMethods)
+            foreach (var given in AllowedMethods)
             {
-                methods.Add(method.Trim().ToUpperInvariant());
+                var method = (given ?? string.Empty).Trim().ToUpperInvariant();
+                if (!IsToken(method))
+                {
+                    throw new SessionOptionException(
+                        ErrorIds.InvalidMethod,
+                        $"-AllowedMethods: '{given}' is not a method name. A method is a token (RFC 9110 §5.6.2): letters, digits and !#$%&'*+-.^_`|~, no spaces.",
+                        given);
+                }
+
+                if (!KnownMethods.Contains(method))
+                {
+                    // Extension methods are legal HTTP, so they are accepted; but a typo ('GETT') would silently
+                    // cache nothing, so it is said.
+                    WriteWarning($"-AllowedMethods: '{method}' is not a standard method ({string.Join(", ", KnownMethods)}). It is accepted as an extension method; check the spelling if that is not what you meant.");
+                }
+
+                methods.Add(method);
             }
 
             settings = settings with { AllowedMethods = methods };
@@ -409,7 +505,21 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
 
         if (IgnoredParameters is not null)
         {
-            settings = settings with { IgnoredParameters = SessionOptionParser.ParseIgnoredParameters(IgnoredParameters) };
+            settings = settings with { IgnoredParameters = SessionOptionParser.ParseNames(nameof(IgnoredParameters), IgnoredParameters) };
+        }
+
+        if (ExcludeFromKey is not null)
+        {
+            settings = settings with { ExcludeFromKey = SessionOptionParser.ParseNames(nameof(ExcludeFromKey), ExcludeFromKey) };
+        }
+
+        if (KeySecret is not null)
+        {
+            var text = new System.Net.NetworkCredential(string.Empty, KeySecret).Password;
+            settings = settings with
+            {
+                KeySecret = text.Length != 0 ? System.Text.Encoding.UTF8.GetBytes(text) : throw Invalid("-KeySecret is empty.", null),
+            };
         }
 
         if (MatchHeaders is not null)

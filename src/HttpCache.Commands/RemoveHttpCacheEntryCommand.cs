@@ -24,11 +24,13 @@ public sealed partial class RemoveHttpCacheEntryCommand : PSCmdlet, IDisposable
     /// <summary>Entries to remove, usually piped from Get-HttpCacheEntry; each knows its session.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public CacheEntry[]? InputObject { get; set; }
 
     /// <summary>The session (default: the shared default session); piped entries use their own.</summary>
     [Parameter(ParameterSetName = FilterSet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = AllSet)]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>
@@ -45,6 +47,7 @@ public sealed partial class RemoveHttpCacheEntryCommand : PSCmdlet, IDisposable
     [Parameter(ParameterSetName = FilterSet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Alias("CacheKey")]
+    [ArgumentCompleter(typeof(CachedKeyCompleter))]
     public string[]? Key { get; set; }
 
     /// <summary>Entries past their expiration.</summary>
@@ -54,6 +57,7 @@ public sealed partial class RemoveHttpCacheEntryCommand : PSCmdlet, IDisposable
     /// <summary>Entries stored longer ago than this: a TimeSpan, '1.00:00:00', or seconds.</summary>
     [Parameter(ParameterSetName = FilterSet)]
     [DurationTransformation]
+    [ArgumentCompleter(typeof(DurationCompleter))]
     public TimeSpan? OlderThan { get; set; }
 
     /// <summary>Every entry of the session.</summary>

@@ -27,10 +27,12 @@ public sealed class ResetHttpCacheExpirationCommand : PSCmdlet, IDisposable
     /// <summary>Entries to reset, usually piped from Get-HttpCacheEntry. Without them, every entry of the session.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public CacheEntry[]? InputObject { get; set; }
 
     /// <summary>The session whose entries are all reset (default: the shared default session).</summary>
     [Parameter(ParameterSetName = SessionSet)]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>Outputs each entry as it is after the reset.</summary>
@@ -47,6 +49,11 @@ public sealed class ResetHttpCacheExpirationCommand : PSCmdlet, IDisposable
                 ErrorIds.InvalidExpiration,
                 ErrorCategory.InvalidArgument,
                 ExpireAfter));
+        }
+
+        if (Errors.PastExpiration(ExpireAfter, TimeProvider.System.GetUtcNow()) is { } past)
+        {
+            ThrowTerminatingError(past);
         }
     }
 

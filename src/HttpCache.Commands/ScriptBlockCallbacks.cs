@@ -89,6 +89,8 @@ namespace HttpCache.Commands
         private bool disposed;
         private long errorCount;
         private ErrorRecord? lastError;
+        private ErrorRecord? firstError;
+        private int warned;
 
         public ScriptBlockCallbacks(ScriptBlock? expireAfterScript, ScriptBlock? storePredicate, TimeZoneInfo timeZone, PSLanguageMode languageMode)
         {
@@ -119,6 +121,23 @@ namespace HttpCache.Commands
 
         /// <summary>The latest failure, or null.</summary>
         public ErrorRecord? LastError => Volatile.Read(ref lastError);
+
+        /// <summary>
+        /// The warning for the session's first failure, once: the failures happen on the engine's threads,
+        /// where nothing can be written, so the cmdlet whose request comes next says it. Later failures are
+        /// only counted, so a block that fails on every answer does not drown the output.
+        /// </summary>
+        public string? TakeWarning()
+        {
+            if (Volatile.Read(ref firstError) is not { } first || Interlocked.Exchange(ref warned, 1) != 0)
+            {
+                return null;
+            }
+
+            var what = first.FullyQualifiedErrorId == ErrorIds.StorePredicateFailed ? "-StorePredicate" : "-ExpireAfterScript";
+            var meaning = what == "-StorePredicate" ? "the answer was not stored" : "it counted as no opinion";
+            return $"{first.Exception.Message} ({first.FullyQualifiedErrorId}; {meaning}.) A failing {what} is warned about once per session; the session's ScriptErrors counts every failure and LastScriptError holds the latest.";
+        }
 
         private static string Recreate(ScriptBlock block) => ScriptBlock.Create(block.ToString()).ToString();
 
@@ -248,7 +267,9 @@ namespace HttpCache.Commands
         private void Fail(string errorId, ResponseSummary summary, Exception exception)
         {
             Interlocked.Increment(ref errorCount);
-            Volatile.Write(ref lastError, new ErrorRecord(exception, errorId, ErrorCategory.InvalidResult, summary));
+            var record = new ErrorRecord(exception, errorId, ErrorCategory.InvalidResult, summary);
+            Interlocked.CompareExchange(ref firstError, record, null);
+            Volatile.Write(ref lastError, record);
         }
 
         /// <summary>Closes the runspace; later calls count as failures.</summary>

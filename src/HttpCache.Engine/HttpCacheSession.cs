@@ -96,11 +96,13 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     {
         Store = store ?? throw new ArgumentNullException(nameof(store));
         Settings = settings ?? CacheSettings.Default;
+        KeySecretSource = Settings.KeySecret is null ? KeySecretSource.None : KeySecretSource.Given;
         Time = timeProvider ?? TimeProvider.System;
         Name = string.IsNullOrWhiteSpace(name) ? "default" : name;
         CreatedAt = Time.GetUtcNow();
         lastFlushTicks = CreatedAt.UtcTicks;
-        Handler = new CachingHandler(Store, Settings, Time, Counters, innerHandler ?? CreateNetworkHandler(), accessLog);
+        Transport = innerHandler is null ? new TransportHandler(Time) : new TransportHandler(innerHandler, Time);
+        Handler = new CachingHandler(Store, Settings, Time, Counters, Transport, accessLog);
         Client = new HttpClient(Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
@@ -130,8 +132,20 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             fallback = ex.Message;
         }
 
-        return new HttpCacheSession(store, options.Settings, options.TimeProvider, options.InnerHandler, options.Name) { StoreFallback = fallback };
+        var (secret, source) = KeySecrets.Resolve(options.Settings.KeySecret, options.Backend, out var problem);
+        return new HttpCacheSession(store, options.Settings with { KeySecret = secret }, options.TimeProvider, options.InnerHandler, options.Name)
+        {
+            KeySecretSource = source,
+            KeySecretProblem = problem,
+            StoreFallback = fallback,
+        };
     }
+
+    /// <summary>Where the key secret of the session's digests came from (<see cref="Create"/> resolves it).</summary>
+    public KeySecretSource KeySecretSource { get; private init; }
+
+    /// <summary>Why the user's key file could not be used, when it could not; else null.</summary>
+    public string? KeySecretProblem { get; private init; }
 
     private static ICacheStore CreateStore(HttpCacheSessionOptions options) => options.Backend switch
     {
@@ -189,6 +203,9 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     /// <summary>The caching handler (to put in another handler chain, if wanted).</summary>
     public CachingHandler Handler { get; }
 
+    /// <summary>The handler under the cache that pools one network handler per distinct <see cref="TransportSettings"/>.</summary>
+    public TransportHandler Transport { get; }
+
     /// <summary>A client whose requests go through the cache. No timeout of its own: pass a token.</summary>
     public HttpClient Client { get; }
 
@@ -200,6 +217,10 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         if (options is not null)
         {
             request.Options.Set(CachingHandler.OptionsKey, options);
+            if ((options.CallerIdentity ?? options.Transport?.CallerIdentity) is { } caller)
+            {
+                request.Options.Set(CacheRequestOptions.CallerKey, caller);
+            }
         }
 
         var response = await Client.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
@@ -382,14 +403,4 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         await Store.DisposeAsync().ConfigureAwait(false);
         flushGate.Dispose();
     }
-
-    private static SocketsHttpHandler CreateNetworkHandler() => new()
-    {
-        // As Invoke-WebRequest: decompress, follow up to five redirects.
-        AutomaticDecompression = DecompressionMethods.All,
-        AllowAutoRedirect = true,
-        MaxAutomaticRedirections = 5,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        UseCookies = false,
-    };
 }

@@ -8,12 +8,9 @@
 #>
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestOrigin.ps1')
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
     $script:origin = Start-TestOrigin
-    Import-Module $script:manifest -Force
 }
 
 AfterAll {
@@ -34,7 +31,7 @@ Describe 'EntryMaintenance scenario' {
 
 Describe 'Get-HttpCacheEntry' {
     BeforeAll {
-        $script:s = New-HttpCacheSession -Backend Memory -AllowedStatusCodes 200, 404
+        $script:s = New-ScratchSession -With @{ AllowedStatusCodes = 200, 404 }
         $script:a = New-TestUri $script:origin counter
         $script:b = New-TestUri $script:origin counter
         $script:missing = New-TestUri $script:origin 'status/404'
@@ -71,7 +68,7 @@ Describe 'Get-HttpCacheEntry' {
 
 Describe 'Remove-HttpCacheEntry' {
     BeforeEach {
-        $script:s = New-HttpCacheSession -Backend Memory
+        $script:s = New-ScratchSession
         $script:uris = 1..3 | ForEach-Object { New-TestUri $script:origin counter }
         $script:uris | Invoke-CachedWebRequest -Session $script:s | Out-Null
     }
@@ -104,7 +101,7 @@ Describe 'Remove-HttpCacheEntry' {
 
 Describe 'Reset-HttpCacheExpiration' {
     It 'changes nothing with -WhatIf and makes entries stale for real' {
-        $s = New-HttpCacheSession -Backend Memory
+        $s = New-ScratchSession
         $null = Invoke-CachedWebRequest (New-TestUri $script:origin counter) -Session $s
 
         Reset-HttpCacheExpiration -ExpireAfter ExpireImmediately -Session $s -WhatIf

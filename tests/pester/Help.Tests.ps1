@@ -2,20 +2,15 @@
 <# Help and tab completion; the scenario script is the one the xunit tests run. #>
 
 BeforeDiscovery {
-    $manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
-    Import-Module $manifest -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $null = Import-TestModule
     $script:commands = Get-Command -Module HttpCache | ForEach-Object { @{ Name = $_.Name } }
 }
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestOrigin.ps1')
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
     $script:origin = Start-TestOrigin
-    Import-Module $script:manifest -Force
 }
 
 AfterAll {
@@ -27,7 +22,7 @@ Describe 'HelpAndCompletion scenario' {
         $uri = New-TestUri $script:origin counter
         $output = & (Join-Path $PSScriptRoot 'scenarios/HelpAndCompletion.ps1') -Uri $uri -ModuleManifest $script:manifest
 
-        $output | Should -Contain 'COMMANDS=7'
+        $output | Should -Contain 'COMMANDS=11'
         $output | Should -Contain 'ABOUT=True'
         $output | Should -Contain "COMPLETED='$uri'"
     }

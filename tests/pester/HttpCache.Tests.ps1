@@ -8,40 +8,20 @@
 #>
 
 BeforeAll {
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
+    $script:origin = Start-TestOrigin
     $script:scenarios = Join-Path $PSScriptRoot 'scenarios'
-
-    # A tiny origin: every answer is 200 with a counter body, so a test tells a stored answer from a new one.
-    $script:listener = [System.Net.HttpListener]::new()
-    $port = Get-Random -Minimum 20000 -Maximum 60000
-    $script:listener.Prefixes.Add("http://127.0.0.1:$port/")
-    $script:listener.Start()
-    $script:origin = "http://127.0.0.1:$port"
-    $script:server = Start-ThreadJob -ArgumentList $script:listener -ScriptBlock {
-        param($listener)
-        $count = 0
-        while ($listener.IsListening) {
-            try { $context = $listener.GetContext() } catch { break }
-            $count++
-            $bytes = [System.Text.Encoding]::UTF8.GetBytes("$count")
-            $context.Response.ContentType = 'text/plain; charset=utf-8'
-            $context.Response.OutputStream.Write($bytes, 0, $bytes.Length)
-            $context.Response.Close()
-        }
-    }
 }
 
 AfterAll {
-    $script:listener.Stop()
-    $script:server | Remove-Job -Force
+    Stop-TestOrigin $script:origin
 }
 
 Describe 'FetchCacheRemove scenario' {
     It 'serves the second request from a SQLite cache, finds, removes and counts the entry' {
         $cache = Join-Path $TestDrive 'cache.sqlite'
-        $uri = "$script:origin/fetch-$(New-Guid)"
+        $uri = New-TestUri $script:origin counter
 
         $output = & (Join-Path $script:scenarios 'FetchCacheRemove.ps1') -Uri $uri -CachePath $cache -ModuleManifest $script:manifest
 
@@ -57,11 +37,11 @@ Describe 'FetchCacheRemove scenario' {
     It 'uses the shared default session when no cache path is given' -Skip:(-not $IsLinux) {
         # XDG_CACHE_HOME moves the default cache folder on Linux; run in a child pwsh so it applies from the start.
         $xdg = Join-Path $TestDrive 'xdg'
-        $uri = "$script:origin/default-$(New-Guid)"
+        $uri = New-TestUri $script:origin counter
         $script = Join-Path $script:scenarios 'FetchCacheRemove.ps1'
         $env:XDG_CACHE_HOME, $saved = $xdg, $env:XDG_CACHE_HOME
         try {
-            $output = pwsh -NoProfile -NonInteractive -File $script -Uri $uri -ModuleManifest $script:manifest
+            $output = Invoke-Pwsh -File $script -Uri $uri -ModuleManifest $script:manifest
             $LASTEXITCODE | Should -Be 0
         }
         finally {
@@ -75,10 +55,8 @@ Describe 'FetchCacheRemove scenario' {
 }
 
 Describe 'Invoke-CachedWebRequest errors' {
-    BeforeAll { Import-Module $script:manifest -Force }
-
     It 'reports an invalid URL as InvalidUri' {
-        { Invoke-CachedWebRequest -Uri 'not a url' -Session (New-HttpCacheSession -Backend Memory) } |
+        { Invoke-CachedWebRequest -Uri 'not a url' -Session (New-ScratchSession) } |
             Should -Throw -ErrorId 'InvalidUri,HttpCache.Commands.InvokeCachedWebRequestCommand'
     }
 
@@ -88,7 +66,7 @@ Describe 'Invoke-CachedWebRequest errors' {
     }
 
     It 'answers -OnlyIfCached on a miss with 504 Not Cached' {
-        $response = Invoke-CachedWebRequest -Uri "$script:origin/never-$(New-Guid)" -Session (New-HttpCacheSession -Backend Memory) -OnlyIfCached -SkipHttpErrorCheck
+        $response = Invoke-CachedWebRequest -Uri (New-TestUri $script:origin counter) -Session (New-ScratchSession) -OnlyIfCached -SkipHttpErrorCheck
         $response.StatusCode | Should -Be 504
         $response.Reason | Should -Be 'only-if-cached-miss'
     }

@@ -6,11 +6,8 @@
 #>
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestOrigin.ps1')
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
-    Import-Module $script:manifest -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
 
     # Recording, once (in a real project: by hand, then `git add tests/fixtures/api.sqlite`).
     $origin = Start-TestOrigin
@@ -30,7 +27,7 @@ BeforeAll {
 AfterAll {
     $PSDefaultParameterValues.Remove('Invoke-CachedRestMethod:Session')
     $PSDefaultParameterValues.Remove('Invoke-CachedRestMethod:OnlyIfCached')
-    $script:session.Dispose()
+    if ($script:session) { $script:session.Dispose() }
 }
 
 Describe 'OfflineFixture scenario' {
@@ -49,6 +46,6 @@ Describe 'a client of the API, tested offline' {
 
     It 'fails with 504 on a request nobody recorded' {
         { Invoke-CachedRestMethod "$script:api/users/42" } |
-            Should -Throw -ErrorId 'WebResponseError,HttpCache.Commands.InvokeCachedRestMethodCommand'
+            Should -Throw -ErrorId 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedRestMethodCommand'
     }
 }

@@ -2,12 +2,9 @@
 <# Invoke-CachedRestMethod; the scenario script is the one the xunit tests run. #>
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestOrigin.ps1')
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
     $script:origin = Start-TestOrigin
-    Import-Module $script:manifest -Force
 }
 
 AfterAll {
@@ -29,7 +26,7 @@ Describe 'RestMethod scenario' {
 Describe 'Invoke-CachedRestMethod' {
     It 'gives what Invoke-RestMethod gives for the same JSON' {
         $uri = New-TestUri $script:origin json
-        $cached = Invoke-CachedRestMethod $uri -Session (New-HttpCacheSession -Backend Memory)
+        $cached = Invoke-CachedRestMethod $uri -Session (New-ScratchSession)
         $plain = Invoke-RestMethod $uri
 
         $cached.name | Should -Be $plain.name
@@ -38,7 +35,7 @@ Describe 'Invoke-CachedRestMethod' {
     }
 
     It 'sets -StatusCodeVariable and -ResponseVariable' {
-        $s = New-HttpCacheSession -Backend Memory
+        $s = New-ScratchSession
         $uri = New-TestUri $script:origin json
         $null = Invoke-CachedRestMethod $uri -Session $s
         $null = Invoke-CachedRestMethod $uri -Session $s -StatusCodeVariable status -ResponseVariable response
@@ -49,7 +46,7 @@ Describe 'Invoke-CachedRestMethod' {
     }
 
     It 'fails on an error status as Invoke-RestMethod does' {
-        { Invoke-CachedRestMethod (New-TestUri $script:origin 'status/500') -Session (New-HttpCacheSession -Backend Memory) } |
-            Should -Throw -ErrorId 'WebResponseError,HttpCache.Commands.InvokeCachedRestMethodCommand'
+        { Invoke-CachedRestMethod (New-TestUri $script:origin 'status/500') -Session (New-ScratchSession) } |
+            Should -Throw -ErrorId 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedRestMethodCommand'
     }
 }

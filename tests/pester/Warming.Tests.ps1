@@ -2,12 +2,9 @@
 <# Many URLs at once with -ThrottleLimit; the scenario script is the one the xunit tests run. #>
 
 BeforeAll {
-    . (Join-Path $PSScriptRoot 'TestOrigin.ps1')
-    $script:manifest = if ($env:HTTPCACHE_MODULE_MANIFEST) { $env:HTTPCACHE_MODULE_MANIFEST } else {
-        Join-Path $PSScriptRoot '../../module/HttpCache.psd1' | Resolve-Path | ForEach-Object Path
-    }
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $script:manifest = Import-TestModule
     $script:origin = Start-TestOrigin
-    Import-Module $script:manifest -Force
 }
 
 AfterAll {
@@ -30,11 +27,11 @@ Describe 'WarmCache scenario' {
 Describe 'Invoke-CachedWebRequest -ThrottleLimit' {
     It 'writes one error record per failing URL and goes on' {
         $uris = @(New-TestUri $script:origin counter; New-TestUri $script:origin 'status/404'; New-TestUri $script:origin counter)
-        $answers = $uris | Invoke-CachedWebRequest -Session (New-HttpCacheSession -Backend Memory) -ThrottleLimit 2 -ErrorVariable failed -ErrorAction SilentlyContinue
+        $answers = $uris | Invoke-CachedWebRequest -Session (New-ScratchSession) -ThrottleLimit 2 -ErrorVariable failed -ErrorAction SilentlyContinue
 
         $answers | Should -HaveCount 2
         $failed | Should -HaveCount 1
-        $failed[0].FullyQualifiedErrorId | Should -Be 'WebResponseError,HttpCache.Commands.InvokeCachedWebRequestCommand'
+        $failed[0].FullyQualifiedErrorId | Should -Be 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedWebRequestCommand'
     }
 
     It 'refuses -OutFile' {
@@ -43,7 +40,7 @@ Describe 'Invoke-CachedWebRequest -ThrottleLimit' {
     }
 
     It 'revalidates expired entries piped from Get-HttpCacheEntry' {
-        $s = New-HttpCacheSession -Backend Memory
+        $s = New-ScratchSession
         $uris = 1..3 | ForEach-Object { New-TestUri $script:origin etag }
         $uris | Invoke-CachedWebRequest -Session $s | Out-Null
         Reset-HttpCacheExpiration -ExpireAfter 0 -Session $s

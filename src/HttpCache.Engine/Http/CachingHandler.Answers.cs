@@ -43,9 +43,12 @@ public sealed partial class CachingHandler
             ReasonPhrase = stored.ReasonPhrase,
             Version = stored.Version,
             RequestMessage = request,
-            Content = stored.Record.BodyStreamed && store is IStreamingCacheStore streaming && stored.Checksum is { } checksum
-                ? new StoredBodyContent(streaming, stored.Record, checksum, StreamedBodyDamagedAsync)
-                : new ByteArrayContent(stored.Body),
+            // §4.3.5: a HEAD answered from a stored GET gets its header fields, not its content.
+            Content = request.Method == HttpMethod.Head
+                ? new ByteArrayContent([])
+                : stored.Record.BodyStreamed && store is IStreamingCacheStore streaming && stored.Checksum is { } checksum
+                    ? new StoredBodyContent(streaming, stored.Record, checksum, StreamedBodyDamagedAsync)
+                    : new ByteArrayContent(stored.Body),
         };
         foreach (var (name, values) in stored.Headers)
         {

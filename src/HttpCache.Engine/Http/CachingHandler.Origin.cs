@@ -59,9 +59,10 @@ public sealed partial class CachingHandler
     {
         var target = request.RequestUri!;
         var targets = new List<Uri> { target };
-        foreach (var related in new[] { response.Headers.Location, response.Content?.Headers.ContentLocation })
+        foreach (var name in new[] { "Location", "Content-Location" })
         {
-            if (related is not null && Uri.TryCreate(target, related, out var absolute)
+            if (HttpFields.Lines(response, name) is [var raw] && Uri.TryCreate(raw.Trim(), UriKind.RelativeOrAbsolute, out var related)
+                && Uri.TryCreate(target, related, out var absolute)
                 && Uri.Compare(absolute, target, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
             {
                 targets.Add(absolute);
@@ -77,7 +78,7 @@ public sealed partial class CachingHandler
             {
                 foreach (var method in new[] { "GET", "HEAD" })
                 {
-                    var primary = CacheKey.Primary(method, uri, null, null, settings.EffectiveIgnoredParameters);
+                    var primary = CacheKey.Primary(method, uri, null, null, settings);
                     removed += await store.RemoveAsync(new CacheQuery { PrimaryKey = primary }, cancellationToken).ConfigureAwait(false);
                 }
             }

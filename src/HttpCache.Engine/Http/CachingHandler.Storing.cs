@@ -58,16 +58,16 @@ public sealed partial class CachingHandler
     }
 
     /// <summary>The entry an origin answer becomes; its variant pairs come from the caller's own headers.</summary>
-    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body)
+    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body, string? method = null)
     {
         var varyValues = CachePolicy.VaryValues(callerHeaders, response, settings);
         return new StoredResponse
         {
-            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt),
+            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt, method),
             StatusCode = (int)response.StatusCode,
             ReasonPhrase = response.ReasonPhrase,
             Version = response.Version,
-            Headers = CachePolicy.StorableHeaders(response),
+            Headers = CachePolicy.StorableHeaders(response, settings),
             VaryValues = varyValues,
             RequestTime = requestTime,
             ResponseTime = responseTime,
@@ -87,6 +87,11 @@ public sealed partial class CachingHandler
     private static HttpRequestMessage SnapshotHeaders(HttpRequestMessage request)
     {
         var copy = new HttpRequestMessage(request.Method, request.RequestUri);
+        if (request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller))
+        {
+            copy.Options.Set(CacheRequestOptions.CallerKey, caller);
+        }
+
         foreach (var (name, values) in request.Headers.NonValidated)
         {
             copy.Headers.TryAddWithoutValidation(name, values);
@@ -145,12 +150,13 @@ public sealed partial class CachingHandler
         };
     }
 
-    private CacheRecordInfo NewRecordInfo(string key, string primaryKey, HttpRequestMessage request, int status, DateTimeOffset createdAt, DateTimeOffset? expiresAt) => new()
+    private CacheRecordInfo NewRecordInfo(string key, string primaryKey, HttpRequestMessage request, int status, DateTimeOffset createdAt, DateTimeOffset? expiresAt, string? method = null) => new()
     {
         Key = key,
         PrimaryKey = primaryKey,
-        Method = request.Method.Method.ToUpperInvariant(),
-        Uri = CacheKey.RedactUrl(request.RequestUri!, settings.EffectiveIgnoredParameters),
+        // A HEAD that freshens a stored GET answer keeps it a GET entry.
+        Method = method ?? request.Method.Method.ToUpperInvariant(),
+        Uri = CacheKey.RedactUrl(request.RequestUri!, settings),
         StatusCode = status,
         CreatedAt = createdAt,
         ExpiresAt = expiresAt,

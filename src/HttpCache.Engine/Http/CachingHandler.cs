@@ -140,25 +140,34 @@ public sealed partial class CachingHandler : DelegatingHandler
             body = await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings.EffectiveIgnoredParameters);
+        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings, request.Headers.Host);
         info.CacheKey = primaryKey;
 
-        var (stored, storeUsable) = await FindAsync(primaryKey, request, info, cancellationToken).ConfigureAwait(false);
+        var (storedGet, getUsable, headAnswer) = await HeadFromStoredGetAsync(request, options, info, cancellationToken).ConfigureAwait(false);
+        if (headAnswer is not null)
+        {
+            return headAnswer;
+        }
+
+        // A store that just failed the GET lookup is not asked again (one failure, one count).
+        var (stored, storeUsable) = getUsable ? await FindAsync(primaryKey, request, info, cancellationToken).ConfigureAwait(false) : (null, false);
         var now = time.GetUtcNow();
         var decision = storeUsable
             ? CachePolicy.Lookup(request, stored, settings, options, now)
             : CachePolicy.Lookup(request, null, settings, options, now) with { Reason = CacheReason.BypassStoreFailure };
+        if (CachePolicy.HasCacheConditional(request) && decision.Action is not (LookupAction.Serve or LookupAction.NotCached))
+        {
+            // §4.3.2: only a stored answer the cache would serve answers the caller's conditional; otherwise
+            // the request goes to the origin as the caller wrote it, with the caller's validators.
+            return await BypassAsync(request, options, info, CacheReason.BypassConditionalRequest, cancellationToken).ConfigureAwait(false);
+        }
+
         Describe(info, request, decision, stored);
 
         switch (decision.Action)
         {
             case LookupAction.Serve:
-                return Hit(request, stored!, decision, info, now, decision.Reason switch
-                {
-                    CacheReason.StaleHitMaxStale => "max-stale",
-                    CacheReason.StaleHitOnlyIfCached => "only-if-cached",
-                    _ => null,
-                });
+                return await ServeStoredAsync(request, stored!, decision, info, now, StaleReason(decision), options, cancellationToken).ConfigureAwait(false);
             case LookupAction.ServeAndRefresh:
                 StartRefresh(request, body, options, stored!, info);
                 return Hit(request, stored!, decision, info, now, "stale-while-revalidate");
@@ -168,8 +177,9 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
 
         // Identical misses coalesce: one caller asks the origin, the others wait and then read its stored answer.
+        // A Range request does not lead: its 206 is not stored, and the others would then ask again.
         TaskCompletionSource? flight = null;
-        if (options.Mode == CacheMode.Default && storeUsable && body is null)
+        if (options.Mode == CacheMode.Default && storeUsable && body is null && !request.Headers.NonValidated.Contains("Range"))
         {
             flight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var leader = inFlight.GetOrAdd(primaryKey, flight);
@@ -193,7 +203,7 @@ public sealed partial class CachingHandler : DelegatingHandler
 
         try
         {
-            return await ExchangeAsync(request, options, info, decision, stored, primaryKey, storeUsable, cancellationToken).ConfigureAwait(false);
+            return await ExchangeAsync(request, options, info, decision, stored, storedGet, primaryKey, storeUsable, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -205,7 +215,7 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
     }
 
-    private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CacheRequestOptions options, CacheResponseInfo info, LookupDecision decision, StoredResponse? stored, string primaryKey, bool storeUsable, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CacheRequestOptions options, CacheResponseInfo info, LookupDecision decision, StoredResponse? stored, StoredResponse? storedGet, string primaryKey, bool storeUsable, CancellationToken cancellationToken)
     {
         // Handlers below may add headers (Accept-Encoding, traceparent…) to this very request: the
         // variant pairs must be taken from the caller's headers, as the next lookup will see them.
@@ -241,6 +251,11 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
 
         counters.Increment(CacheCounter.Misses);
+        if (storedGet is not null && response.StatusCode == HttpStatusCode.OK && storeUsable)
+        {
+            await FreshenFromHeadAsync(request, response, storedGet, options, info, requestTime, responseTime, cancellationToken).ConfigureAwait(false);
+        }
+
         if (!SafeMethods.Contains(request.Method.Method) && (int)response.StatusCode is >= 200 and < 400)
         {
             await InvalidateAsync(request, response, info, cancellationToken).ConfigureAwait(false);
@@ -297,8 +312,26 @@ public sealed partial class CachingHandler : DelegatingHandler
             info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Stored as {entry.Record.Key}, {ExpiryText(storeDecision.ExpiresAt)}.");
         }
 
+        if (CachePolicy.PostAnswersGet(request, response, settings, responseTime))
+        {
+            // RFC 9110 §9.3.3: this answer is also the target's current representation, for a later GET.
+            var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host);
+            var asGet = NewEntry(request, callerHeaders, response, getKey, storeDecision, requestTime, responseTime, responseBody, "GET");
+            if (TryWrite(asGet, info))
+            {
+                info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Also stored as {asGet.Record.Key} for GET: the answer's Content-Location is the POST's target.");
+            }
+        }
+
         return response;
     }
+
+    private static string? StaleReason(LookupDecision decision) => decision.Reason switch
+    {
+        CacheReason.StaleHitMaxStale => "max-stale",
+        CacheReason.StaleHitOnlyIfCached => "only-if-cached",
+        _ => null,
+    };
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -38,6 +38,9 @@ public sealed class CacheDirectives
         return list.Count == 0 ? Empty : new CacheDirectives(list);
     }
 
+    /// <summary>Directives already parsed by another grammar (a targeted field's, <see cref="TargetedCacheControl"/>).</summary>
+    internal static CacheDirectives FromPairs(List<KeyValuePair<string, string?>> directives) => new(directives);
+
     /// <summary>Parses one field value.</summary>
     public static CacheDirectives Parse(string? fieldValue) => fieldValue is null ? Empty : Parse([fieldValue]);
 
@@ -103,11 +106,20 @@ public sealed class CacheDirectives
     /// <summary>no-store (§5.2.1.5, §5.2.2.5).</summary>
     public bool NoStore => Has("no-store");
 
-    /// <summary>no-cache, qualified or not: a qualified one is treated as unqualified, which §5.2.2.4 allows.</summary>
-    public bool NoCache => Has("no-cache");
+    /// <summary>
+    /// Unqualified no-cache (§5.2.1.4, §5.2.2.4): validate before every use. A qualified one
+    /// (<c>no-cache="Set-Cookie"</c>) is <see cref="NoCacheFields"/>; an empty list counts as unqualified.
+    /// </summary>
+    public bool NoCache => Unqualified("no-cache");
 
-    /// <summary>private, qualified or not (§5.2.2.7).</summary>
-    public bool Private => Has("private");
+    /// <summary>The fields a qualified no-cache names (§5.2.2.4): the rest of the answer may be reused without validation.</summary>
+    public IReadOnlyList<string> NoCacheFields => Qualified("no-cache");
+
+    /// <summary>Unqualified private (§5.2.2.7): the whole answer is for one user. An empty list counts as unqualified.</summary>
+    public bool Private => Unqualified("private");
+
+    /// <summary>The fields a qualified private names (§5.2.2.7): a shared cache may store the rest.</summary>
+    public IReadOnlyList<string> PrivateFields => Qualified("private");
 
     /// <summary>public (§5.2.2.9).</summary>
     public bool Public => Has("public");
@@ -117,6 +129,9 @@ public sealed class CacheDirectives
 
     /// <summary>proxy-revalidate (§5.2.2.8).</summary>
     public bool ProxyRevalidate => Has("proxy-revalidate");
+
+    /// <summary>must-understand (§5.2.2.3).</summary>
+    public bool MustUnderstand => Has("must-understand");
 
     /// <summary>immutable (RFC 8246).</summary>
     public bool Immutable => Has("immutable");
@@ -144,6 +159,15 @@ public sealed class CacheDirectives
 
     /// <summary>stale-while-revalidate (RFC 5861 §3).</summary>
     public TimeSpan? StaleWhileRevalidate => Seconds("stale-while-revalidate");
+
+    private bool Unqualified(string name) =>
+        directives.Exists(d => string.Equals(d.Key, name, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(d.Value));
+
+    private List<string> Qualified(string name) =>
+        directives
+            .Where(d => string.Equals(d.Key, name, StringComparison.OrdinalIgnoreCase) && !string.IsNullOrWhiteSpace(d.Value))
+            .SelectMany(d => d.Value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToList();
 
     private static void ParseInto(string field, List<KeyValuePair<string, string?>> into)
     {

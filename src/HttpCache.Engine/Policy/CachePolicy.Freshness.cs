@@ -12,15 +12,35 @@ public static partial class CachePolicy
 
     /// <summary>
     /// corrected_initial_age of an answer (RFC 9111 §4.2.3): the larger of what its Date implies and what
-    /// its Age header plus the round trip imply.
+    /// its Age header plus the round trip imply. Both fields are read strictly (<see cref="HttpFields"/>):
+    /// this is the one reading of Age, for a stored answer and for a 304 that renews one.
     /// </summary>
     public static TimeSpan InitialAge(HttpResponseMessage response, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
-        var date = response.Headers.Date;
+        var date = HttpFields.Date(HttpFields.Lines(response, "Date"), responseTime);
         var apparentAge = date is { } d && responseTime > d ? responseTime - d : TimeSpan.Zero;
         var responseDelay = responseTime > requestTime ? responseTime - requestTime : TimeSpan.Zero;
-        var correctedAgeValue = (response.Headers.Age ?? TimeSpan.Zero) + responseDelay;
+        var correctedAgeValue = (HttpFields.Age(response) ?? TimeSpan.Zero) + responseDelay;
         return apparentAge > correctedAgeValue ? apparentAge : correctedAgeValue;
+    }
+
+    /// <summary>
+    /// The directives that govern an origin answer in this session: in a shared session, the targeted field
+    /// (RFC 9213, <see cref="CacheSettings.TargetedCacheControl"/>) when present and valid; else Cache-Control.
+    /// </summary>
+    public static CacheDirectives ResponseDirectives(HttpResponseMessage response, CacheSettings settings) => ResponseDirectives(response, settings, out _);
+
+    private static CacheDirectives ResponseDirectives(HttpResponseMessage response, CacheSettings settings, out bool targeted)
+    {
+        if (settings.Shared && settings.TargetedCacheControl is { Length: > 0 } name
+            && TargetedCacheControl.Parse(HttpFields.Lines(response, name)) is { } directives)
+        {
+            targeted = true;
+            return directives;
+        }
+
+        targeted = false;
+        return CacheDirectives.From(response.Headers);
     }
 
     /// <summary>The first per-URL rule that matches, or null.</summary>
@@ -44,12 +64,12 @@ public static partial class CachePolicy
     public static Expiration? HeuristicExpiration(HttpResponseMessage response, CacheSettings settings, DateTimeOffset responseTime)
     {
         if (!settings.HeuristicFreshness || !HeuristicallyCacheable.Contains((int)response.StatusCode)
-            || response.Content?.Headers.LastModified is not { } lastModified)
+            || HttpFields.Date(HttpFields.Lines(response, "Last-Modified"), responseTime) is not { } lastModified)
         {
             return null;
         }
 
-        var since = (response.Headers.Date ?? responseTime) - lastModified;
+        var since = (HttpFields.Date(HttpFields.Lines(response, "Date"), responseTime) ?? responseTime) - lastModified;
         if (since <= TimeSpan.Zero)
         {
             return null;
@@ -64,12 +84,12 @@ public static partial class CachePolicy
 
     /// <summary>
     /// The freshness lifetime the answer states (§4.2.1): s-maxage in a shared cache, else max-age, else
-    /// Expires minus Date. An Expires that cannot be parsed means already stale (§5.3). Null when the
-    /// answer states none.
+    /// Expires minus Date. An Expires that is not one valid HTTP-date (§5.3: another format, or more than
+    /// one line) means already stale. Null when the answer states none.
     /// </summary>
     public static TimeSpan? ExplicitLifetime(HttpResponseMessage response, CacheSettings settings, DateTimeOffset responseTime)
     {
-        var control = CacheDirectives.From(response.Headers);
+        var control = ResponseDirectives(response, settings, out var targeted);
         if (settings.Shared && control.SharedMaxAge is { } shared)
         {
             return shared;
@@ -80,18 +100,19 @@ public static partial class CachePolicy
             return maxAge;
         }
 
-        var contentHeaders = response.Content?.Headers;
-        if (contentHeaders is null || !contentHeaders.Contains("Expires"))
+        // RFC 9213 §2.1: a valid targeted field means Expires is ignored too.
+        var expiresLines = HttpFields.Lines(response, "Expires");
+        if (expiresLines is null || targeted)
         {
             return null;
         }
 
-        if (contentHeaders.Expires is not { } expires)
+        if (HttpFields.Date(expiresLines, responseTime) is not { } expires)
         {
             return TimeSpan.Zero;
         }
 
-        var lifetime = expires - (response.Headers.Date ?? responseTime);
+        var lifetime = expires - (HttpFields.Date(HttpFields.Lines(response, "Date"), responseTime) ?? responseTime);
         return lifetime > TimeSpan.Zero ? lifetime : TimeSpan.Zero;
     }
 }

@@ -30,10 +30,9 @@ public static partial class CachePolicy
                 }
             }
 
-            foreach (var credential in CredentialsInForce(settings))
+            foreach (var credential in SecretHeaders(request, settings))
             {
-                if (matches && !variant.VaryValues.Any(v => string.Equals(v.Key, credential, StringComparison.OrdinalIgnoreCase))
-                    && KeyedValue(request, credential, settings).Length != 0)
+                if (matches && !variant.VaryValues.Any(v => string.Equals(v.Key, credential, StringComparison.OrdinalIgnoreCase)))
                 {
                     matches = false;
                 }
@@ -49,55 +48,150 @@ public static partial class CachePolicy
         return best;
     }
 
-    /// <summary>The credential headers keyed by digest: all of them unless an explicit ignore list names them.</summary>
-    public static IEnumerable<string> CredentialsInForce(CacheSettings settings) =>
-        settings.IgnoredParameters is null
-            ? CacheSettings.CredentialHeaders
-            : CacheSettings.CredentialHeaders.Where(h => !settings.IgnoredParameters.Contains(h));
+    /// <summary>
+    /// The secret headers (the settings' secret names, less those excluded from the key) this request carries
+    /// with a value, and the caller identity (<see cref="CacheRequestOptions.CallerName"/>: handler-level
+    /// credentials, client certificates) when it has one: each keys the answer by its digest, so requests with
+    /// other values, or none, never share it.
+    /// </summary>
+    public static IEnumerable<string> SecretHeaders(HttpRequestMessage request, CacheSettings settings)
+    {
+        foreach (var (name, _) in request.Headers.NonValidated)
+        {
+            if (settings.IsKeyedSecret(name) && RequestHeaderValue(request, name).Length != 0)
+            {
+                yield return name;
+            }
+        }
+
+        if (request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller) && caller.Length != 0)
+        {
+            yield return CacheRequestOptions.CallerName;
+        }
+    }
 
     /// <summary>The pseudo-header under which all request headers are matched at once (-MatchHeaders $true).</summary>
     public const string AllHeadersName = "*headers";
 
     /// <summary>
-    /// A request header's value as keys and variants see it: secrets (ignored names and credentials) as a
-    /// digest, never in clear; <see cref="AllHeadersName"/> as a digest of every non-ignored header.
+    /// A request header's value as keys and variants see it: secrets (and excluded names a Vary still lists) as
+    /// a keyed digest, never in clear; <see cref="AllHeadersName"/> as a digest of every other header.
     /// </summary>
     public static string KeyedValue(HttpRequestMessage request, string name, CacheSettings settings)
     {
         if (name == AllHeadersName)
         {
+            // Secrets are keyed one by one (SecretHeaders); excluded names not at all.
             var all = request.Headers.NonValidated
-                .Where(h => !settings.EffectiveIgnoredParameters.Contains(h.Key) && !CacheSettings.CredentialHeaders.Contains(h.Key, StringComparer.OrdinalIgnoreCase))
+                .Where(h => !settings.IsRedacted(h.Key))
                 .OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase)
                 .Select(h => h.Key.ToLowerInvariant() + ":" + string.Join(", ", h.Value));
-            return Digest(string.Join("\n", all));
+            return Http.CacheKey.SecretDigest(string.Join("\n", all), settings.KeySecret);
         }
 
         var value = RequestHeaderValue(request, name);
-        var secret = settings.EffectiveIgnoredParameters.Contains(name) || CacheSettings.CredentialHeaders.Contains(name, StringComparer.OrdinalIgnoreCase);
-        return secret && value.Length != 0 ? Digest(value) : value;
+        var secret = settings.IsRedacted(name) || name == CacheRequestOptions.CallerName;
+        return secret && value.Length != 0 ? Http.CacheKey.SecretDigest(value, settings.KeySecret) : value;
     }
-
-    private static string Digest(string value) =>
-        "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value)), 0, 8).ToLowerInvariant();
 
     /// <summary>The header names a Vary value lists, trimmed.</summary>
     public static IReadOnlyList<string> VaryNames(string vary) =>
         vary.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <summary>The names the response's Vary lines list, read raw.</summary>
+    public static IReadOnlyList<string> ResponseVary(HttpResponseMessage response) =>
+        HttpFields.Lines(response, "Vary") is { } lines ? VaryNames(string.Join(",", lines)) : [];
+
     /// <summary>
-    /// A request header's value as Vary compares it: every value joined with ", ", whitespace around
-    /// them folded (RFC 9111 §4.1 allows normalising); an absent header is the empty string.
+    /// A request header's value as Vary compares it (RFC 9111 §4.1: "The header fields from two requests are
+    /// defined to match if and only if those in the first request can be transformed to those in the second
+    /// request by applying any of: adding or removing whitespace, where allowed in the header field's syntax;
+    /// combining multiple header field lines with the same field name; normalizing both header field values in
+    /// a way that is known to have identical semantics"). Read raw; its lines are one list whose members are
+    /// trimmed and joined with ", "; for the content-negotiation fields, members are also compared without
+    /// case, order or a default weight (<see cref="NormalizeNegotiationMember"/>). An absent header is the
+    /// empty string.
     /// </summary>
     public static string RequestHeaderValue(HttpRequestMessage request, string name)
     {
-        IEnumerable<string>? values = null;
-        if (!request.Headers.TryGetValues(name, out values) && request.Content is not null)
+        if (name == CacheRequestOptions.CallerName)
         {
-            request.Content.Headers.TryGetValues(name, out values);
+            // Not a header: who the handler-level credentials and certificates make the caller.
+            return request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller) ? caller : string.Empty;
         }
 
-        return values is null ? string.Empty : string.Join(", ", values.Select(v => v.Trim()));
+        if (HttpFields.Lines(request, name) is not { } lines)
+        {
+            return string.Empty;
+        }
+
+        var members = lines.SelectMany(ListMembers);
+        if (NegotiationFields.Contains(name))
+        {
+            members = members.Select(NormalizeNegotiationMember).Order(StringComparer.Ordinal);
+        }
+
+        return string.Join(", ", members);
+    }
+
+    /// <summary>Fields whose members are case-insensitive tokens with weights, in no meaningful order (RFC 9110 §12.5).</summary>
+    private static readonly HashSet<string> NegotiationFields = new(StringComparer.OrdinalIgnoreCase) { "Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language" };
+
+    /// <summary>The members of one field line, split at commas outside quoted strings, trimmed, empty ones dropped (RFC 9110 §5.6.1).</summary>
+    private static IEnumerable<string> ListMembers(string line)
+    {
+        var start = 0;
+        var quoted = false;
+        for (var i = 0; i <= line.Length; i++)
+        {
+            if (i < line.Length && line[i] == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (i < line.Length && line[i] == '\\' && quoted)
+            {
+                i++;
+            }
+            else if (i == line.Length || (line[i] == ',' && !quoted))
+            {
+                var member = line[start..Math.Min(i, line.Length)].Trim(' ', '\t');
+                if (member.Length > 0)
+                {
+                    yield return member;
+                }
+
+                start = i + 1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One member of a negotiation field in a form that means the same: lower case, no whitespace around
+    /// parameters, and its weight as a plain decimal with the default <c>q=1</c> left out.
+    /// </summary>
+    private static string NormalizeNegotiationMember(string member)
+    {
+        var parts = member.Split(';', StringSplitOptions.TrimEntries);
+        var normalized = new List<string>(parts.Length) { parts[0].ToLowerInvariant() };
+        foreach (var parameter in parts.Skip(1))
+        {
+            var eq = parameter.IndexOf('=', StringComparison.Ordinal);
+            var key = (eq < 0 ? parameter : parameter[..eq]).Trim().ToLowerInvariant();
+            var value = eq < 0 ? string.Empty : parameter[(eq + 1)..].Trim();
+            if (key == "q" && decimal.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var weight))
+            {
+                if (weight == 1m)
+                {
+                    continue;
+                }
+
+                value = (weight / 1.000m).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            normalized.Add(eq < 0 ? key : key + "=" + value);
+        }
+
+        return string.Join(";", normalized);
     }
 
     /// <summary>
@@ -116,7 +210,7 @@ public static partial class CachePolicy
             }
         }
 
-        foreach (var name in response.Headers.Vary)
+        foreach (var name in ResponseVary(response))
         {
             Add(name);
         }
@@ -131,12 +225,9 @@ public static partial class CachePolicy
             Add(AllHeadersName);
         }
 
-        foreach (var credential in CredentialsInForce(settings))
+        foreach (var credential in SecretHeaders(request, settings))
         {
-            if (RequestHeaderValue(request, credential).Length != 0)
-            {
-                Add(credential);
-            }
+            Add(credential);
         }
 
         return result;

@@ -56,7 +56,8 @@ public sealed class CacheDirectivesTests
     {
         var directives = CacheDirectives.Parse("private=\"a, no-store\"");
 
-        Assert.True(directives.Private);
+        Assert.False(directives.Private); // qualified: QualifiedDirectiveTests
+        Assert.Equal(["a", "no-store"], directives.PrivateFields);
         Assert.False(directives.NoStore);
         Assert.Equal("a, no-store", directives.Value("private"));
     }

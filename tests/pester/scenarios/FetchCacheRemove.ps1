@@ -69,7 +69,7 @@ $stats = Get-HttpCacheStats -Session $session
 if ($stats.SessionHits -ne 1 -or $stats.SessionMisses -ne 2) {
     throw "This session counted $($stats.SessionHits) hits and $($stats.SessionMisses) misses, not 1 and 2."
 }
-if ($stats.Hits -lt 1 -or $stats.Misses -lt 2) { throw "The store counted $($stats.Hits) hits and $($stats.Misses) misses, fewer than this session." }
+if ($stats.StoreHits -lt 1 -or $stats.StoreMisses -lt 2) { throw "The store counted $($stats.StoreHits) hits and $($stats.StoreMisses) misses, fewer than this session." }
 
 "FIRST-FROM-CACHE=$($first.FromCache)"
 "SECOND-FROM-CACHE=$($second.FromCache)"
@@ -79,7 +79,7 @@ if ($stats.Hits -lt 1 -or $stats.Misses -lt 2) { throw "The store counted $($sta
 "SESSION=$($session.Name)"
 "BACKEND=$($session.Backend)"
 "LOCATION=$($session.Location)"
-"HITS=$($stats.Hits)"
-"MISSES=$($stats.Misses)"
+"HITS=$($stats.StoreHits)"
+"MISSES=$($stats.StoreMisses)"
 "SESSION-HITS=$($stats.SessionHits)"
 "SESSION-MISSES=$($stats.SessionMisses)"

@@ -105,14 +105,15 @@ if ($Stats) {
     if ($figures.SessionHits -ne $fromCache -or $figures.SessionMisses -ne $fromOrigin) {
         throw "This session counted $($figures.SessionHits) hits and $($figures.SessionMisses) misses, not $fromCache and $fromOrigin."
     }
-    if ($figures.Hits -lt $figures.SessionHits -or $figures.Misses -lt $figures.SessionMisses) {
-        throw "The shared counters ($($figures.Hits) hits, $($figures.Misses) misses) are below this session's own."
+    if ($figures.StoreHits -lt $figures.SessionHits -or $figures.StoreMisses -lt $figures.SessionMisses) {
+        throw "The shared counters ($($figures.StoreHits) hits, $($figures.StoreMisses) misses) are below this session's own."
     }
 
-    "HITS=$($figures.Hits)"
-    "MISSES=$($figures.Misses)"
-    "STORES=$($figures.Stores)"
-    "ERRORS=$($figures.Errors)"
+    # The store's cumulative figures (every process that used the namespace); Hits/Misses are this session's.
+    "HITS=$($figures.StoreHits)"
+    "MISSES=$($figures.StoreMisses)"
+    "STORES=$($figures.StoreWrites)"
+    "ERRORS=$($figures.StoreErrors)"
     "ENTRIES=$($figures.Entries)"
     "SESSION-HITS=$($figures.SessionHits)"
     "SESSION-MISSES=$($figures.SessionMisses)"

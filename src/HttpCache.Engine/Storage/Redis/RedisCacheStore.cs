@@ -115,6 +115,15 @@ public sealed class RedisCacheStore : ICacheStore
     /// <summary>The configured endpoints and the namespace, e.g. <c>127.0.0.1:6379 (namespace http_cache)</c>.</summary>
     public string Location => $"{_endpoints} (namespace {_keys.Namespace})";
 
+    /// <summary>
+    /// True when a server answers now. The constructor waits for the first connection at most the connect
+    /// timeout, so right after it this says whether the address was reachable.
+    /// </summary>
+    public bool IsConnected => _connection.IsConnected;
+
+    /// <summary>The configured endpoints, e.g. <c>127.0.0.1:6379</c>.</summary>
+    public string Endpoints => _endpoints;
+
     /// <summary>The prefix of every key this store reads or writes.</summary>
     public string Namespace => _keys.Namespace;
 
