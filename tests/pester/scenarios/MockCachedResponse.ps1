@@ -11,7 +11,7 @@
 #>
 [CmdletBinding()]
 param(
-    # Where the real API answers: <BaseUri>/users/1 is {"id":1,"name":"Ada"} (TestOrigin.ps1's /users route).
+    # Where the real API answers: <BaseUri>/users/1 is {"id":1,"name":"Ada"} (TestHelpers.ps1's /users route).
     [Parameter(Mandatory)] [string] $BaseUri,
     [string] $ModuleManifest = $env:HTTPCACHE_MODULE_MANIFEST
 )
