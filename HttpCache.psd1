@@ -27,6 +27,10 @@
         'Remove-HttpCacheEntry'
         'Reset-HttpCacheExpiration'
         'Get-HttpCacheStats'
+        'Enable-HttpCache'
+        'Disable-HttpCache'
+        'Use-HttpCache'
+        'Get-HttpCacheSession'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -34,6 +34,7 @@ public sealed class CacheSession : IDisposable
         CreatedAt = engine.CreatedAt.LocalDateTime;
 
         Shared = settings.Shared;
+        TargetedCacheControl = settings.Shared && settings.TargetedCacheControl is { Length: > 0 } targeted ? targeted : null;
         UrlExpireAfter = settings.UrlExpireAfter.Select(rule => $"{rule.Pattern} = {rule.Expiration}").ToArray();
         StatusExpireAfter = settings.StatusExpireAfter.OrderBy(p => p.Key).ToDictionary(p => p.Key, p => p.Value.ToString());
         TimeZone = (timeZone ?? TimeZoneInfo.Local).Id;
@@ -42,7 +43,9 @@ public sealed class CacheSession : IDisposable
         AlwaysCache = settings.AlwaysCache;
         StaleIfError = settings.StaleIfError;
         StaleWhileRevalidate = settings.StaleWhileRevalidate;
-        IgnoredParameters = settings.EffectiveIgnoredParameters.Order(StringComparer.OrdinalIgnoreCase).ToArray();
+        IgnoredParameters = settings.SecretNames.Order(StringComparer.OrdinalIgnoreCase).ToArray();
+        ExcludeFromKey = (settings.ExcludeFromKey ?? new HashSet<string>()).Order(StringComparer.OrdinalIgnoreCase).ToArray();
+        KeySecretSource = engine.KeySecretSource.ToString();
         MatchHeaders = settings.MatchAllHeaders ? ["*"] : (settings.MatchHeaders ?? []).ToArray();
         KeepExpiredFor = settings.KeepExpiredFor;
         MaxSize = options?.Limits.MaxBytes;
@@ -92,6 +95,9 @@ public sealed class CacheSession : IDisposable
     /// <summary>True for a shared store (RFC 9111 §3.5): private answers and answers to authorized requests stay out.</summary>
     public bool Shared { get; }
 
+    /// <summary>The targeted cache-control field (RFC 9213) this shared session obeys first; null when none applies.</summary>
+    public string? TargetedCacheControl { get; }
+
     /// <summary>The per-URL lifetimes, 'pattern = lifetime', in the order they are tried.</summary>
     public string[] UrlExpireAfter { get; }
 
@@ -135,8 +141,14 @@ public sealed class CacheSession : IDisposable
     /// <summary>How long past expiry a stored answer is served while it is refreshed in the background; null: only when the answer allows.</summary>
     public TimeSpan? StaleWhileRevalidate { get; }
 
-    /// <summary>The names dropped from cache keys and written as REDACTED (query parameters, headers, body fields).</summary>
+    /// <summary>The secret names (query parameters, headers, body fields): keyed by a keyed digest and written as REDACTED.</summary>
     public string[] IgnoredParameters { get; }
+
+    /// <summary>The names left out of the cache key entirely (-ExcludeFromKey).</summary>
+    public string[] ExcludeFromKey { get; }
+
+    /// <summary>Where the key secret came from: Given, Environment, UserKeyFile, Process or None (never the secret itself).</summary>
+    public string KeySecretSource { get; }
 
     /// <summary>The request headers that are part of the key; '*' for all of them.</summary>
     public string[] MatchHeaders { get; }

@@ -127,11 +127,11 @@ internal sealed class ContentTypeCompleter : FixedListCompleter
     }
 }
 
-/// <summary>Completes -IgnoredParameters with the default list's names (giving the list replaces it).</summary>
+/// <summary>Completes -IgnoredParameters with the default secret names, so the user sees what is covered already (the names given are added to them).</summary>
 internal sealed class IgnoredParameterCompleter : FixedListCompleter
 {
     public IgnoredParameterCompleter()
-        : base(Engine.Policy.CacheSettings.DefaultIgnoredParameters.Order(StringComparer.OrdinalIgnoreCase).Select(n => (n, "In the default list.")).ToArray())
+        : base(Engine.Policy.CacheSettings.DefaultSecretNames.Order(StringComparer.OrdinalIgnoreCase).Select(n => (n, "A secret by default: keyed by digest, redacted.")).ToArray())
     {
     }
 }
@@ -141,7 +141,7 @@ internal sealed class MatchHeadersCompleter : FixedListCompleter
 {
     public MatchHeadersCompleter()
         : base(
-            ("$true", "Every request header but the ignored ones."),
+            ("$true", "Every request header (secrets as keyed digests)."),
             ("Accept", "Accept"),
             ("Accept-Encoding", "Accept-Encoding"),
             ("Accept-Language", "Accept-Language"))

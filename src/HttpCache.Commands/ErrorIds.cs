@@ -37,6 +37,12 @@ internal static class ErrorIds
     /// <summary>The session was disposed.</summary>
     public const string SessionDisposed = nameof(SessionDisposed);
 
+    /// <summary>Enable-HttpCache or Use-HttpCache met a function of the user's own named Invoke-WebRequest or Invoke-RestMethod in that scope.</summary>
+    public const string DropInFunctionExists = nameof(DropInFunctionExists);
+
+    /// <summary>Get-HttpCacheSession -Name names no open session (a name without wildcards).</summary>
+    public const string SessionNotFound = nameof(SessionNotFound);
+
     /// <summary>An expiration that cannot be used here (DoNotCache on stored entries).</summary>
     public const string InvalidExpiration = nameof(InvalidExpiration);
 

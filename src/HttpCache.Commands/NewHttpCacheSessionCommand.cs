@@ -116,12 +116,23 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [ArgumentCompleter(typeof(NoCompletion))]
     public ScriptBlock? StorePredicate { get; set; }
 
-    /// <summary>The names dropped from keys and written as REDACTED; replaces the default list.</summary>
+    /// <summary>More secret names (query parameters, headers, body fields), added to the default list: written as REDACTED wherever stored, and keyed by a keyed digest.</summary>
     [Parameter]
     [ValidateNotNull]
     [AllowEmptyCollection]
     [ArgumentCompleter(typeof(IgnoredParameterCompleter))]
     public string[]? IgnoredParameters { get; set; }
+
+    /// <summary>Names left out of the cache key entirely (and redacted): requests that differ only in them share one entry, even across users.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [AllowEmptyCollection]
+    public string[]? ExcludeFromKey { get; set; }
+
+    /// <summary>The secret under which secrets are digested for keys; the same on every machine sharing a Redis store. Default: $env:HTTPCACHE_KEY_SECRET, else a per-user key file (local stores).</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Security.SecureString? KeySecret { get; set; }
 
     /// <summary>$true (every request header) or the request headers that become part of the key.</summary>
     [Parameter]
@@ -136,6 +147,12 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     /// <summary>A private cache, also for Redis.</summary>
     [Parameter]
     public SwitchParameter Private { get; set; }
+
+    /// <summary>The targeted cache-control field (RFC 9213) a shared session obeys first; '' for none.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    [AllowEmptyString]
+    public string? TargetedCacheControl { get; set; }
 
     /// <summary>A StackExchange.Redis configuration string: 'host:port,password=…,ssl=true', a Cluster's endpoints…</summary>
     [Parameter]
@@ -263,6 +280,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             }
         }
 
+        WarnAboutTheKeySecret(engine);
         if (engine.Store is Engine.Storage.Redis.RedisCacheStore { IsConnected: false } redis)
         {
             // Checked once, here: a wrong or closed address is worth saying at once, yet not fatal, since a
@@ -273,6 +291,25 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
         var session = new CacheSession(engine, options, isDefault: false, callbacks, timeZone);
         SessionLifetime.Track(session);
         WriteObject(session);
+    }
+
+    private static int s_warnedUnkeyed;
+
+    /// <summary>
+    /// A shared store without a key secret keys credentials by a plain digest: said once per process, since
+    /// every such session has the same weakness and the same cure.
+    /// </summary>
+    private void WarnAboutTheKeySecret(HttpCacheSession engine)
+    {
+        if (engine.KeySecretProblem is { } problem)
+        {
+            WriteWarning(problem);
+        }
+
+        if (engine.KeySecretSource == KeySecretSource.None && Interlocked.Exchange(ref s_warnedUnkeyed, 1) == 0)
+        {
+            WriteWarning($"This {engine.Store.BackendName} session has no key secret: the digests of credentials in its keys are only as strong as the credentials themselves. Give the same -KeySecret (or $env:{KeySecrets.EnvironmentVariable}) on every machine that shares the store; see docs/backends.md, Security.");
+        }
     }
 
     /// <summary>A Redis configuration string fit for an error's target: passwords replaced by '*****'.</summary>
@@ -409,6 +446,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
             StaleWhileRevalidate = SessionOptionParser.ParseStaleWindow(nameof(StaleWhileRevalidate), StaleWhileRevalidate),
             // RFC 9111 §3.5 for a cache that many users share: Redis unless -Private.
             Shared = !Private.IsPresent && (Shared.IsPresent || backend == CacheBackend.Redis),
+            TargetedCacheControl = TargetedCacheControl is null ? CacheSettings.Default.TargetedCacheControl : TargetedCacheControl.Trim(),
             KeepExpiredFor = TtlOffset ?? (backend == CacheBackend.Redis && !NoRedisTtl.IsPresent ? DefaultRedisTtlOffset : null),
             ExpireAfterCallback = callbacks?.ExpirationCallback,
             StorePredicate = callbacks?.PredicateCallback,
@@ -465,7 +503,21 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
 
         if (IgnoredParameters is not null)
         {
-            settings = settings with { IgnoredParameters = SessionOptionParser.ParseIgnoredParameters(IgnoredParameters) };
+            settings = settings with { IgnoredParameters = SessionOptionParser.ParseNames(nameof(IgnoredParameters), IgnoredParameters) };
+        }
+
+        if (ExcludeFromKey is not null)
+        {
+            settings = settings with { ExcludeFromKey = SessionOptionParser.ParseNames(nameof(ExcludeFromKey), ExcludeFromKey) };
+        }
+
+        if (KeySecret is not null)
+        {
+            var text = new System.Net.NetworkCredential(string.Empty, KeySecret).Password;
+            settings = settings with
+            {
+                KeySecret = text.Length != 0 ? System.Text.Encoding.UTF8.GetBytes(text) : throw Invalid("-KeySecret is empty.", null),
+            };
         }
 
         if (MatchHeaders is not null)

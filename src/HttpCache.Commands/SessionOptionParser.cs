@@ -258,15 +258,15 @@ internal static class SessionOptionParser
         $"-MatchHeaders: '{value}' is neither $true, $false nor header names. Give $true (every request header) or names such as 'Accept-Language', 'X-Tenant'.",
         value);
 
-    /// <summary>-IgnoredParameters: the names, matched case-insensitively.</summary>
-    public static HashSet<string> ParseIgnoredParameters(string[] names)
+    /// <summary>-IgnoredParameters, -ExcludeFromKey: the names, matched case-insensitively.</summary>
+    public static HashSet<string> ParseNames(string parameter, string[] names)
     {
         var set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var name in names)
         {
             if (string.IsNullOrWhiteSpace(name))
             {
-                throw new SessionOptionException(ErrorIds.InvalidSessionOption, "-IgnoredParameters has an empty name.", names);
+                throw new SessionOptionException(ErrorIds.InvalidSessionOption, $"-{parameter} has an empty name.", names);
             }
 
             set.Add(name.Trim());

@@ -69,6 +69,18 @@ internal static class SessionLifetime
         }
     }
 
+    /// <summary>The sessions of this process still open, in the order they were made (Get-HttpCacheSession).</summary>
+    public static CacheSession[] Open()
+    {
+        lock (Gate)
+        {
+            return Sessions.Select(reference => reference.TryGetTarget(out var target) ? target : null)
+                .OfType<CacheSession>()
+                .Where(session => !session.IsDisposed)
+                .ToArray();
+        }
+    }
+
     private static void DisposeAll()
     {
         CacheSession[] open;

@@ -86,6 +86,7 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     {
         Store = store ?? throw new ArgumentNullException(nameof(store));
         Settings = settings ?? CacheSettings.Default;
+        KeySecretSource = Settings.KeySecret is null ? KeySecretSource.None : KeySecretSource.Given;
         Time = timeProvider ?? TimeProvider.System;
         Name = string.IsNullOrWhiteSpace(name) ? "default" : name;
         CreatedAt = Time.GetUtcNow();
@@ -116,8 +117,19 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             CacheBackend.Redis => CreateRedisStore(options),
             _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path), null, options.Limits),
         };
-        return new HttpCacheSession(store, options.Settings, options.TimeProvider, options.InnerHandler, options.Name);
+        var (secret, source) = KeySecrets.Resolve(options.Settings.KeySecret, options.Backend, out var problem);
+        return new HttpCacheSession(store, options.Settings with { KeySecret = secret }, options.TimeProvider, options.InnerHandler, options.Name)
+        {
+            KeySecretSource = source,
+            KeySecretProblem = problem,
+        };
     }
+
+    /// <summary>Where the key secret of the session's digests came from (<see cref="Create"/> resolves it).</summary>
+    public KeySecretSource KeySecretSource { get; private init; }
+
+    /// <summary>Why the user's key file could not be used, when it could not; else null.</summary>
+    public string? KeySecretProblem { get; private init; }
 
     private static RedisCacheStore CreateRedisStore(HttpCacheSessionOptions options)
     {

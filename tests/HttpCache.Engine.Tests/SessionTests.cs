@@ -225,7 +225,9 @@ public sealed class SessionTests(OriginFixture fixture) : IClassFixture<OriginFi
 
         Assert.Equal("Memory", session.Store.BackendName);
         Assert.Equal("named", session.Name);
-        Assert.Same(settings, session.Settings);
+        // The given settings, with the key secret Create resolved (a Memory store's: random per process).
+        Assert.Equal(settings with { KeySecret = session.Settings.KeySecret }, session.Settings);
+        Assert.Equal(32, session.Settings.KeySecret!.Length);
         Assert.Equal(T0, session.CreatedAt);
         Assert.Equal(T0 + TimeSpan.FromMinutes(5), response.GetCacheInfo()!.ExpiresAt);
     }

@@ -22,7 +22,7 @@ Describe 'HelpAndCompletion scenario' {
         $uri = New-TestUri $script:origin counter
         $output = & (Join-Path $PSScriptRoot 'scenarios/HelpAndCompletion.ps1') -Uri $uri -ModuleManifest $script:manifest
 
-        $output | Should -Contain 'COMMANDS=7'
+        $output | Should -Contain 'COMMANDS=11'
         $output | Should -Contain 'ABOUT=True'
         $output | Should -Contain "COMPLETED='$uri'"
     }

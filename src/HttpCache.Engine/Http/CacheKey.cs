@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using HttpCache.Engine.Policy;
 
 namespace HttpCache.Engine.Http;
 
@@ -15,6 +16,8 @@ namespace HttpCache.Engine.Http;
 /// body, or empty when there is none. Variant = <c>primary</c> when the response varies on nothing,
 /// else <c>primary "." first 8 bytes hex of SHA-256 over (name \x1f value \x1e)*</c>, names lower-case.
 /// \x1e and \x1f cannot occur in a URL or a header value, so no two different inputs join alike.
+/// Secrets (the settings' secret names) take part as <see cref="SecretDigest"/>s in place of their values:
+/// those parts of a key depend on the key secret, the rest does not.
 /// </remarks>
 public static class CacheKey
 {
@@ -27,24 +30,40 @@ public static class CacheKey
     /// <summary>requests-cache's limit on bodies normalized before hashing; larger ones are hashed as they are.</summary>
     public const int MaxNormalizedBodySize = 10 * 1024 * 1024;
 
-    /// <summary>The primary key of a request.</summary>
+    /// <summary>The prefix of a secret's digest wherever it is keyed or shown.</summary>
+    public const string DigestPrefix = "hmac-sha256:";
+
+    /// <summary>The primary key of a request that carries no secrets (no names are treated as secret).</summary>
     public static string Primary(string method, Uri uri, byte[]? body) => Primary(method, uri, body, null, null);
 
     /// <summary>
-    /// The primary key of a request, with <paramref name="ignored"/> query parameters and JSON/form body
-    /// fields left out (so their presence or value never changes the key).
+    /// The primary key of a request: secret query parameters and JSON/form body fields keyed by their
+    /// <see cref="SecretDigest"/>, excluded ones left out, and the effective host (a <c>Host</c> header that
+    /// overrides the URL's) in place of the URL's.
     /// </summary>
-    public static string Primary(string method, Uri uri, byte[]? body, string? contentType, IReadOnlySet<string>? ignored)
+    public static string Primary(string method, Uri uri, byte[]? body, string? contentType, CacheSettings? settings, string? host = null)
     {
-        var bodyDigest = body is { Length: > 0 } ? LowerHex(SHA256.HashData(NormalizeBody(body, contentType, ignored))) : string.Empty;
-        return Hash(string.Concat(method.ToUpperInvariant(), Record.ToString(), NormalizeUrl(uri, ignored), Record.ToString(), bodyDigest), 16);
+        var bodyDigest = body is { Length: > 0 } ? LowerHex(SHA256.HashData(NormalizeBody(body, contentType, settings))) : string.Empty;
+        return Hash(string.Concat(method.ToUpperInvariant(), Record.ToString(), NormalizeUrl(uri, settings, host), Record.ToString(), bodyDigest), 16);
     }
 
-    /// <summary>The URL with the values of ignored query parameters replaced by REDACTED, for storing and showing.</summary>
-    public static string RedactUrl(Uri uri, IReadOnlySet<string> ignored)
+    /// <summary>
+    /// A secret's value as keys and stored variants carry it: HMAC-SHA-256 under <paramref name="keySecret"/>
+    /// (an empty key when null), 16 bytes in lower-case hex, after <see cref="DigestPrefix"/>. Without the key
+    /// secret, nobody can test guesses against it.
+    /// </summary>
+    public static string SecretDigest(string value, byte[]? keySecret)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        HMACSHA256.HashData(keySecret ?? [], Encoding.UTF8.GetBytes(value), digest);
+        return DigestPrefix + LowerHex(digest[..16]);
+    }
+
+    /// <summary>The URL with the values of secret and excluded query parameters replaced by REDACTED, for storing and showing.</summary>
+    public static string RedactUrl(Uri uri, CacheSettings settings)
     {
         var query = uri.Query;
-        if (query.Length <= 1 || ignored.Count == 0)
+        if (query.Length <= 1)
         {
             return uri.AbsoluteUri;
         }
@@ -53,7 +72,7 @@ public static class CacheKey
         var redacted = false;
         for (var i = 0; i < parameters.Length; i++)
         {
-            if (IsIgnored(parameters[i], ignored))
+            if (settings.IsRedacted(ParameterName(parameters[i])))
             {
                 var equals = parameters[i].IndexOf('=');
                 parameters[i] = (equals < 0 ? parameters[i] : parameters[i][..equals]) + "=" + Redacted;
@@ -72,10 +91,10 @@ public static class CacheKey
     }
 
     /// <summary>
-    /// The body as the key sees it: JSON objects without ignored fields and with sorted keys; form data
-    /// without ignored fields and with sorted pairs; anything else as it is.
+    /// The body as the key sees it: JSON objects with sorted keys, form data with sorted pairs, both with
+    /// secret fields' values as digests and excluded fields left out; anything else as it is.
     /// </summary>
-    public static byte[] NormalizeBody(byte[] body, string? contentType, IReadOnlySet<string>? ignored)
+    public static byte[] NormalizeBody(byte[] body, string? contentType, CacheSettings? settings)
     {
         if (body.Length > MaxNormalizedBodySize)
         {
@@ -88,7 +107,7 @@ public static class CacheKey
             try
             {
                 var node = System.Text.Json.Nodes.JsonNode.Parse(body);
-                return node is null ? body : Encoding.UTF8.GetBytes(CanonicalJson(node, ignored));
+                return node is null ? body : Encoding.UTF8.GetBytes(CanonicalJson(node, settings));
             }
             catch (System.Text.Json.JsonException)
             {
@@ -99,7 +118,8 @@ public static class CacheKey
         if (media.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
             var pairs = Encoding.UTF8.GetString(body).Split('&', StringSplitOptions.RemoveEmptyEntries)
-                .Where(p => ignored is null || !ignored.Contains(Uri.UnescapeDataString(p.Split('=')[0].Replace('+', ' '))))
+                .Select(p => settings is null ? p : KeyedParameter(p, ParameterName(p.Replace('+', ' ')), settings))
+                .OfType<string>()
                 .Order(StringComparer.Ordinal);
             return Encoding.UTF8.GetBytes(string.Join('&', pairs));
         }
@@ -107,13 +127,15 @@ public static class CacheKey
         return body;
     }
 
-    private static string CanonicalJson(System.Text.Json.Nodes.JsonNode? node, IReadOnlySet<string>? ignored) => node switch
+    private static string CanonicalJson(System.Text.Json.Nodes.JsonNode? node, CacheSettings? settings) => node switch
     {
         System.Text.Json.Nodes.JsonObject obj => "{" + string.Join(",", obj
-            .Where(p => ignored is null || !ignored.Contains(p.Key))
+            .Where(p => settings is null || !settings.IsExcludedFromKey(p.Key))
             .OrderBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => System.Text.Json.JsonSerializer.Serialize(p.Key) + ":" + CanonicalJson(p.Value, ignored))) + "}",
-        System.Text.Json.Nodes.JsonArray array => "[" + string.Join(",", array.Select(item => CanonicalJson(item, ignored))) + "]",
+            .Select(p => System.Text.Json.JsonSerializer.Serialize(p.Key) + ":" + (settings is not null && settings.IsKeyedSecret(p.Key)
+                ? System.Text.Json.JsonSerializer.Serialize(SecretDigest(CanonicalJson(p.Value, settings), settings.KeySecret))
+                : CanonicalJson(p.Value, settings)))) + "}",
+        System.Text.Json.Nodes.JsonArray array => "[" + string.Join(",", array.Select(item => CanonicalJson(item, settings))) + "]",
         null => "null",
         _ => node.ToJsonString(),
     };
@@ -141,8 +163,11 @@ public static class CacheKey
     /// </summary>
     public static string NormalizeUrl(Uri uri) => NormalizeUrl(uri, null);
 
-    /// <summary>The normalized URL without the <paramref name="ignored"/> query parameters.</summary>
-    public static string NormalizeUrl(Uri uri, IReadOnlySet<string>? ignored)
+    /// <summary>
+    /// The normalized URL with secret query parameters' values as digests and excluded ones left out;
+    /// <paramref name="host"/> (a Host header's value), when given, stands for the URL's host and port.
+    /// </summary>
+    public static string NormalizeUrl(Uri uri, CacheSettings? settings, string? host = null)
     {
         if (!uri.IsAbsoluteUri)
         {
@@ -150,10 +175,18 @@ public static class CacheKey
         }
 
         var builder = new StringBuilder(uri.OriginalString.Length);
-        builder.Append(uri.Scheme.ToLowerInvariant()).Append("://").Append(uri.Host.ToLowerInvariant());
-        if (!uri.IsDefaultPort)
+        builder.Append(uri.Scheme.ToLowerInvariant()).Append("://");
+        if (EffectiveAuthority(uri, host) is { } authority)
         {
-            builder.Append(':').Append(uri.Port);
+            builder.Append(authority);
+        }
+        else
+        {
+            builder.Append(uri.Host.ToLowerInvariant());
+            if (!uri.IsDefaultPort)
+            {
+                builder.Append(':').Append(uri.Port);
+            }
         }
 
         builder.Append(uri.AbsolutePath);
@@ -162,14 +195,14 @@ public static class CacheKey
         {
             var parameters = query[1..].Split('&', StringSplitOptions.RemoveEmptyEntries);
             var kept = parameters.Length;
-            if (ignored is { Count: > 0 })
+            if (settings is not null)
             {
                 kept = 0;
                 foreach (var parameter in parameters)
                 {
-                    if (!IsIgnored(parameter, ignored))
+                    if (KeyedParameter(parameter, ParameterName(parameter), settings) is { } keyed)
                     {
-                        parameters[kept++] = parameter;
+                        parameters[kept++] = keyed;
                     }
                 }
             }
@@ -184,11 +217,50 @@ public static class CacheKey
         return builder.ToString();
     }
 
-    // A parameter's name is what comes before its first '=', unescaped.
-    private static bool IsIgnored(string parameter, IReadOnlySet<string> ignored)
+    /// <summary>
+    /// A Host header that names another authority than the URL's, lower case and without the scheme's default
+    /// port; null when there is none or it names the URL's own (so such requests keep their usual key).
+    /// </summary>
+    private static string? EffectiveAuthority(Uri uri, string? host)
+    {
+        if (string.IsNullOrWhiteSpace(host))
+        {
+            return null;
+        }
+
+        var authority = host.Trim().ToLowerInvariant();
+        var defaultPort = uri.Scheme.Equals("https", StringComparison.OrdinalIgnoreCase) ? ":443" : uri.Scheme.Equals("http", StringComparison.OrdinalIgnoreCase) ? ":80" : null;
+        if (defaultPort is not null && authority.EndsWith(defaultPort, StringComparison.Ordinal))
+        {
+            authority = authority[..^defaultPort.Length];
+        }
+
+        var own = uri.IsDefaultPort ? uri.Host.ToLowerInvariant() : uri.Host.ToLowerInvariant() + ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return authority == own || authority == uri.Authority.ToLowerInvariant() ? null : authority;
+    }
+
+    /// <summary>A query or form pair as the key sees it: null when excluded, the value as a digest when secret.</summary>
+    private static string? KeyedParameter(string parameter, string name, CacheSettings settings)
+    {
+        if (settings.IsExcludedFromKey(name))
+        {
+            return null;
+        }
+
+        if (!settings.SecretNames.Contains(name))
+        {
+            return parameter;
+        }
+
+        var equals = parameter.IndexOf('=');
+        return (equals < 0 ? parameter : parameter[..equals]) + "=" + SecretDigest(equals < 0 ? string.Empty : parameter[(equals + 1)..], settings.KeySecret);
+    }
+
+    // A parameter's name is what comes before its first '=', percent-decoded (so api%5Fkey is api_key).
+    private static string ParameterName(string parameter)
     {
         var equals = parameter.IndexOf('=');
-        return ignored.Contains(Uri.UnescapeDataString(equals < 0 ? parameter : parameter[..equals]));
+        return Uri.UnescapeDataString(equals < 0 ? parameter : parameter[..equals]);
     }
 
     private static string Hash(string text, int bytes)

@@ -78,7 +78,7 @@ public sealed partial class CachingHandler
             {
                 foreach (var method in new[] { "GET", "HEAD" })
                 {
-                    var primary = CacheKey.Primary(method, uri, null, null, settings.EffectiveIgnoredParameters);
+                    var primary = CacheKey.Primary(method, uri, null, null, settings);
                     removed += await store.RemoveAsync(new CacheQuery { PrimaryKey = primary }, cancellationToken).ConfigureAwait(false);
                 }
             }

@@ -57,12 +57,12 @@ public sealed partial class CachingHandler
     }
 
     /// <summary>The entry an origin answer becomes; its variant pairs come from the caller's own headers.</summary>
-    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body)
+    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body, string? method = null)
     {
         var varyValues = CachePolicy.VaryValues(callerHeaders, response, settings);
         return new StoredResponse
         {
-            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt),
+            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt, method),
             StatusCode = (int)response.StatusCode,
             ReasonPhrase = response.ReasonPhrase,
             Version = response.Version,
@@ -150,7 +150,7 @@ public sealed partial class CachingHandler
         PrimaryKey = primaryKey,
         // A HEAD that freshens a stored GET answer keeps it a GET entry.
         Method = method ?? request.Method.Method.ToUpperInvariant(),
-        Uri = CacheKey.RedactUrl(request.RequestUri!, settings.EffectiveIgnoredParameters),
+        Uri = CacheKey.RedactUrl(request.RequestUri!, settings),
         StatusCode = status,
         CreatedAt = createdAt,
         ExpiresAt = expiresAt,

@@ -140,7 +140,7 @@ public sealed partial class CachingHandler : DelegatingHandler
             body = await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings.EffectiveIgnoredParameters);
+        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings, request.Headers.Host);
         info.CacheKey = primaryKey;
 
         var callerConditional = CachePolicy.HasCacheConditional(request);
@@ -150,14 +150,12 @@ public sealed partial class CachingHandler : DelegatingHandler
         {
             // §4.3.5: a HEAD is answered from the stored GET answer when that one would be served, and a
             // 200 to HEAD freshens it.
-            (storedGet, getUsable) = await FindAsync(CacheKey.Primary("GET", request.RequestUri!, null, null, settings.EffectiveIgnoredParameters), request, info, cancellationToken).ConfigureAwait(false);
+            (storedGet, getUsable) = await FindAsync(CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host), request, info, cancellationToken).ConfigureAwait(false);
             var getNow = time.GetUtcNow();
             if (storedGet is not null && CachePolicy.Lookup(request, storedGet, settings, options, getNow) is { Action: LookupAction.Serve } getDecision)
             {
                 Describe(info, request, getDecision, storedGet);
-                return callerConditional
-                    ? AnswerConditional(request, storedGet, getDecision, info, getNow)
-                    : Hit(request, storedGet, getDecision, info, getNow, getDecision.Reason == CacheReason.StaleHitMaxStale ? "max-stale" : null);
+                return await ServeStoredAsync(request, storedGet, getDecision, info, getNow, StaleReason(getDecision), options, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -178,15 +176,8 @@ public sealed partial class CachingHandler : DelegatingHandler
 
         switch (decision.Action)
         {
-            case LookupAction.Serve when callerConditional:
-                return AnswerConditional(request, stored!, decision, info, now);
             case LookupAction.Serve:
-                return Hit(request, stored!, decision, info, now, decision.Reason switch
-                {
-                    CacheReason.StaleHitMaxStale => "max-stale",
-                    CacheReason.StaleHitOnlyIfCached => "only-if-cached",
-                    _ => null,
-                });
+                return await ServeStoredAsync(request, stored!, decision, info, now, StaleReason(decision), options, cancellationToken).ConfigureAwait(false);
             case LookupAction.ServeAndRefresh:
                 StartRefresh(request, body, options, stored!, info);
                 return Hit(request, stored!, decision, info, now, "stale-while-revalidate");
@@ -330,8 +321,26 @@ public sealed partial class CachingHandler : DelegatingHandler
             info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Stored as {entry.Record.Key}, {ExpiryText(storeDecision.ExpiresAt)}.");
         }
 
+        if (CachePolicy.PostAnswersGet(request, response, settings, responseTime))
+        {
+            // RFC 9110 §9.3.3: this answer is also the target's current representation, for a later GET.
+            var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host);
+            var asGet = NewEntry(request, callerHeaders, response, getKey, storeDecision, requestTime, responseTime, responseBody, "GET");
+            if (TryWrite(asGet, info))
+            {
+                info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Also stored as {asGet.Record.Key} for GET: the answer's Content-Location is the POST's target.");
+            }
+        }
+
         return response;
     }
+
+    private static string? StaleReason(LookupDecision decision) => decision.Reason switch
+    {
+        CacheReason.StaleHitMaxStale => "max-stale",
+        CacheReason.StaleHitOnlyIfCached => "only-if-cached",
+        _ => null,
+    };
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

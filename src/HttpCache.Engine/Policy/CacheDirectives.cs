@@ -38,6 +38,9 @@ public sealed class CacheDirectives
         return list.Count == 0 ? Empty : new CacheDirectives(list);
     }
 
+    /// <summary>Directives already parsed by another grammar (a targeted field's, <see cref="TargetedCacheControl"/>).</summary>
+    internal static CacheDirectives FromPairs(List<KeyValuePair<string, string?>> directives) => new(directives);
+
     /// <summary>Parses one field value.</summary>
     public static CacheDirectives Parse(string? fieldValue) => fieldValue is null ? Empty : Parse([fieldValue]);
 

@@ -24,6 +24,25 @@ public static partial class CachePolicy
         return apparentAge > correctedAgeValue ? apparentAge : correctedAgeValue;
     }
 
+    /// <summary>
+    /// The directives that govern an origin answer in this session: in a shared session, the targeted field
+    /// (RFC 9213, <see cref="CacheSettings.TargetedCacheControl"/>) when present and valid; else Cache-Control.
+    /// </summary>
+    public static CacheDirectives ResponseDirectives(HttpResponseMessage response, CacheSettings settings) => ResponseDirectives(response, settings, out _);
+
+    private static CacheDirectives ResponseDirectives(HttpResponseMessage response, CacheSettings settings, out bool targeted)
+    {
+        if (settings.Shared && settings.TargetedCacheControl is { Length: > 0 } name
+            && TargetedCacheControl.Parse(HttpFields.Lines(response, name)) is { } directives)
+        {
+            targeted = true;
+            return directives;
+        }
+
+        targeted = false;
+        return CacheDirectives.From(response.Headers);
+    }
+
     /// <summary>The first per-URL rule that matches, or null.</summary>
     public static Expiration? UrlExpiration(Uri url, CacheSettings settings)
     {
@@ -70,7 +89,7 @@ public static partial class CachePolicy
     /// </summary>
     public static TimeSpan? ExplicitLifetime(HttpResponseMessage response, CacheSettings settings, DateTimeOffset responseTime)
     {
-        var control = CacheDirectives.From(response.Headers);
+        var control = ResponseDirectives(response, settings, out var targeted);
         if (settings.Shared && control.SharedMaxAge is { } shared)
         {
             return shared;
@@ -81,8 +100,9 @@ public static partial class CachePolicy
             return maxAge;
         }
 
+        // RFC 9213 §2.1: a valid targeted field means Expires is ignored too.
         var expiresLines = HttpFields.Lines(response, "Expires");
-        if (expiresLines is null)
+        if (expiresLines is null || targeted)
         {
             return null;
         }

@@ -10,6 +10,18 @@ public static partial class CachePolicy
         "Connection", "Proxy-Connection", "Keep-Alive", "TE", "Transfer-Encoding", "Upgrade", "Trailer",
     };
 
+    // §3.1: specific to the proxy the request went through; no cache may store them.
+    private static readonly HashSet<string> NeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Proxy-Authenticate", "Proxy-Authentication-Info",
+    };
+
+    // Cookies set for the user who asked (Set-Cookie2 is RFC 2965's obsolete form): never replayed to another.
+    private static readonly HashSet<string> SharedNeverStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Set-Cookie", "Set-Cookie2",
+    };
+
     /// <summary>
     /// Whether to store an origin answer, and until when it is fresh. A DoNotCache from the user's rules
     /// (the first of per-request ExpireAfter · per-status lifetime · per-URL pattern · the session's callback
@@ -29,7 +41,7 @@ public static partial class CachePolicy
 
         var status = (int)response.StatusCode;
         var requestControl = CacheDirectives.From(request.Headers);
-        var responseControl = CacheDirectives.From(response.Headers);
+        var responseControl = ResponseDirectives(response, settings);
         var mustUnderstand = settings.CacheControl && responseControl.MustUnderstand;
         if (mustUnderstand && !UnderstoodStatus(status))
         {
@@ -117,6 +129,27 @@ public static partial class CachePolicy
     }
 
     /// <summary>
+    /// RFC 9110 §9.3.3: "Responses to POST requests are only cacheable when they include explicit freshness
+    /// information ... A cached POST response can be reused to satisfy a later GET or HEAD request." and "If
+    /// the response ... has a Content-Location header field that has the same value as the POST's target
+    /// URI, [it] can be used for a later GET". True when the session stores both POST and GET, honours the
+    /// origin's freshness, the answer states a positive one, and its Content-Location is the target.
+    /// </summary>
+    public static bool PostAnswersGet(HttpRequestMessage request, HttpResponseMessage response, CacheSettings settings, DateTimeOffset responseTime)
+    {
+        if (request.Method != HttpMethod.Post || !settings.AllowedMethods.Contains("POST") || !settings.AllowedMethods.Contains("GET") || !settings.CacheControl
+            || ExplicitLifetime(response, settings, responseTime) is not { } lifetime || lifetime <= TimeSpan.Zero
+            || HttpFields.Lines(response, "Content-Location") is not [var location]
+            || !Uri.TryCreate(location.Trim(), UriKind.RelativeOrAbsolute, out var relative)
+            || !Uri.TryCreate(request.RequestUri, relative, out var absolute))
+        {
+            return false;
+        }
+
+        return Uri.Compare(absolute, request.RequestUri, UriComponents.HttpRequestUrl, UriFormat.SafeUnescaped, StringComparison.Ordinal) == 0;
+    }
+
+    /// <summary>
     /// RFC 9111 §3: any final status may be stored when the answer states its freshness, except 206 (a part
     /// of a representation, not a whole one) and 304 (it refers to a stored answer; it is never one itself).
     /// -AllowedStatusCodes decides only for the session's own lifetimes and heuristics.
@@ -135,18 +168,26 @@ public static partial class CachePolicy
     /// no-cache names (§5.2.2.4: "the cache MUST NOT use the named fields in a response to a later request
     /// without successful revalidation", so they are not kept and the rest is reused as any answer), and in
     /// a shared session those a qualified private names (§5.2.2.7: "a shared cache MUST NOT store the
-    /// specified field names"). The one list every rule of the kind adds to.
+    /// specified field names"). The one list every rule of the kind adds to. Whatever the directives: the
+    /// proxy's own authentication fields (§3.1: they "MUST NOT be stored"), and in a shared session the cookies
+    /// an answer sets, which belong to the one user who asked — as if the origin had sent
+    /// <c>no-cache="Set-Cookie"</c>.
     /// </summary>
     public static HashSet<string> FieldsOmittedFromStore(HttpResponseMessage response, CacheSettings? settings = null)
     {
         settings ??= CacheSettings.Default;
-        var omitted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var omitted = new HashSet<string>(NeverStored, StringComparer.OrdinalIgnoreCase);
+        if (settings.Shared)
+        {
+            omitted.UnionWith(SharedNeverStored);
+        }
+
         if (!settings.CacheControl)
         {
             return omitted;
         }
 
-        var control = CacheDirectives.From(response.Headers);
+        var control = ResponseDirectives(response, settings);
         omitted.UnionWith(control.NoCacheFields);
         if (settings.Shared)
         {

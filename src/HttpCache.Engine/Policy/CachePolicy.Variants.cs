@@ -30,10 +30,9 @@ public static partial class CachePolicy
                 }
             }
 
-            foreach (var credential in CredentialsInForce(settings))
+            foreach (var credential in SecretHeaders(request, settings))
             {
-                if (matches && !variant.VaryValues.Any(v => string.Equals(v.Key, credential, StringComparison.OrdinalIgnoreCase))
-                    && KeyedValue(request, credential, settings).Length != 0)
+                if (matches && !variant.VaryValues.Any(v => string.Equals(v.Key, credential, StringComparison.OrdinalIgnoreCase)))
                 {
                     matches = false;
                 }
@@ -49,37 +48,43 @@ public static partial class CachePolicy
         return best;
     }
 
-    /// <summary>The credential headers keyed by digest: all of them unless an explicit ignore list names them.</summary>
-    public static IEnumerable<string> CredentialsInForce(CacheSettings settings) =>
-        settings.IgnoredParameters is null
-            ? CacheSettings.CredentialHeaders
-            : CacheSettings.CredentialHeaders.Where(h => !settings.IgnoredParameters.Contains(h));
+    /// <summary>
+    /// The secret headers (the settings' secret names, less those excluded from the key) this request carries
+    /// with a value: each keys the answer by its digest, so requests with other values, or none, never share it.
+    /// </summary>
+    public static IEnumerable<string> SecretHeaders(HttpRequestMessage request, CacheSettings settings)
+    {
+        foreach (var (name, _) in request.Headers.NonValidated)
+        {
+            if (settings.IsKeyedSecret(name) && RequestHeaderValue(request, name).Length != 0)
+            {
+                yield return name;
+            }
+        }
+    }
 
     /// <summary>The pseudo-header under which all request headers are matched at once (-MatchHeaders $true).</summary>
     public const string AllHeadersName = "*headers";
 
     /// <summary>
-    /// A request header's value as keys and variants see it: secrets (ignored names and credentials) as a
-    /// digest, never in clear; <see cref="AllHeadersName"/> as a digest of every non-ignored header.
+    /// A request header's value as keys and variants see it: secrets (and excluded names a Vary still lists) as
+    /// a keyed digest, never in clear; <see cref="AllHeadersName"/> as a digest of every other header.
     /// </summary>
     public static string KeyedValue(HttpRequestMessage request, string name, CacheSettings settings)
     {
         if (name == AllHeadersName)
         {
+            // Secrets are keyed one by one (SecretHeaders); excluded names not at all.
             var all = request.Headers.NonValidated
-                .Where(h => !settings.EffectiveIgnoredParameters.Contains(h.Key) && !CacheSettings.CredentialHeaders.Contains(h.Key, StringComparer.OrdinalIgnoreCase))
+                .Where(h => !settings.IsRedacted(h.Key))
                 .OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase)
                 .Select(h => h.Key.ToLowerInvariant() + ":" + string.Join(", ", h.Value));
-            return Digest(string.Join("\n", all));
+            return Http.CacheKey.SecretDigest(string.Join("\n", all), settings.KeySecret);
         }
 
         var value = RequestHeaderValue(request, name);
-        var secret = settings.EffectiveIgnoredParameters.Contains(name) || CacheSettings.CredentialHeaders.Contains(name, StringComparer.OrdinalIgnoreCase);
-        return secret && value.Length != 0 ? Digest(value) : value;
+        return settings.IsRedacted(name) && value.Length != 0 ? Http.CacheKey.SecretDigest(value, settings.KeySecret) : value;
     }
-
-    private static string Digest(string value) =>
-        "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value)), 0, 8).ToLowerInvariant();
 
     /// <summary>The header names a Vary value lists, trimmed.</summary>
     public static IReadOnlyList<string> VaryNames(string vary) =>
@@ -206,12 +211,9 @@ public static partial class CachePolicy
             Add(AllHeadersName);
         }
 
-        foreach (var credential in CredentialsInForce(settings))
+        foreach (var credential in SecretHeaders(request, settings))
         {
-            if (RequestHeaderValue(request, credential).Length != 0)
-            {
-                Add(credential);
-            }
+            Add(credential);
         }
 
         return result;

@@ -21,10 +21,10 @@ public static partial class CachePolicy
             return CacheReason.BypassRequestNoStore;
         }
 
-        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2);
-        // these preconditions are the origin's.
+        // If-None-Match and If-Modified-Since are the cache's to answer from a fresh stored answer (§4.3.2), and
+        // If-Range qualifies a Range it answers (RFC 9110 §13.1.5); these preconditions are the origin's.
         var headers = request.Headers.NonValidated;
-        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since") || headers.Contains("If-Range"))
+        if (headers.Contains("If-Match") || headers.Contains("If-Unmodified-Since"))
         {
             return CacheReason.BypassConditionalRequest;
         }
@@ -52,7 +52,7 @@ public static partial class CachePolicy
         var age = CurrentAge(stored, now);
         var expiresAt = stored.Record.ExpiresAt;
         var expired = expiresAt is { } e && now >= e;
-        var control = stored.CacheControl;
+        var control = stored.Directives(settings);
 
         CacheReason? mustValidate = null;
         if (options.Mode == CacheMode.Refresh)
@@ -119,11 +119,11 @@ public static partial class CachePolicy
     /// always may.
     /// </summary>
     public static bool StaleIfErrorAllowed(StoredResponse stored, HttpRequestMessage request, CacheSettings settings, DateTimeOffset now) =>
-        StaleWindowAllows(stored, settings, now, settings.StaleIfError, stored.CacheControl.StaleIfError, CacheDirectives.From(request.Headers).StaleIfError);
+        StaleWindowAllows(stored, settings, now, settings.StaleIfError, stored.Directives(settings).StaleIfError, CacheDirectives.From(request.Headers).StaleIfError);
 
     /// <summary>Whether an expired answer may be served while it is refreshed in the background (RFC 5861 §3).</summary>
     public static bool StaleWhileRevalidateAllowed(StoredResponse stored, HttpRequestMessage request, CacheSettings settings, DateTimeOffset now) =>
-        StaleWindowAllows(stored, settings, now, settings.StaleWhileRevalidate, stored.CacheControl.StaleWhileRevalidate, null);
+        StaleWindowAllows(stored, settings, now, settings.StaleWhileRevalidate, stored.Directives(settings).StaleWhileRevalidate, null);
 
     private static bool StaleWindowAllows(StoredResponse stored, CacheSettings settings, DateTimeOffset now, TimeSpan? sessionWindow, TimeSpan? responseWindow, TimeSpan? requestWindow)
     {
@@ -143,11 +143,15 @@ public static partial class CachePolicy
 
     private static TimeSpan? Max(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
-    /// <summary>§4.2.4: must-revalidate (and proxy-revalidate in a shared cache) and no-cache forbid serving stale.</summary>
+    /// <summary>
+    /// §4.2.4: must-revalidate and no-cache forbid serving stale; so, in a shared cache, do proxy-revalidate
+    /// and s-maxage (§5.2.2.10: "The s-maxage directive incorporates the semantics of the proxy-revalidate
+    /// response directive (Section 5.2.2.8) for a shared cache").
+    /// </summary>
     private static bool StaleAllowed(StoredResponse stored, CacheSettings settings)
     {
-        var control = stored.CacheControl;
-        return !(control.MustRevalidate || control.NoCache || (settings.Shared && control.ProxyRevalidate));
+        var control = stored.Directives(settings);
+        return !(control.MustRevalidate || control.NoCache || (settings.Shared && (control.ProxyRevalidate || control.SharedMaxAge is not null)));
     }
 
     private static bool PragmaNoCache(HttpRequestMessage request) =>

@@ -92,6 +92,10 @@ public enum CacheReason
     NotStorableTooLarge,
     /// <summary>An unsafe method succeeded: the stored answers for its URL were removed (RFC 9111 §4.4).</summary>
     Invalidated,
+
+    // Added after the groups above so their numeric values stay as they were.
+    /// <summary>The request's Range is not one the stored answer satisfies (several ranges, past its end): the origin answers it.</summary>
+    BypassRange,
 }
 
 /// <summary>Stable ids for reasons.</summary>

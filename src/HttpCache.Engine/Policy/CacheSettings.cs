@@ -32,6 +32,12 @@ public sealed record CacheSettings
     /// </summary>
     public bool Shared { get; init; }
 
+    /// <summary>
+    /// The targeted cache-control field (RFC 9213) a shared session obeys before Cache-Control and Expires
+    /// when an answer carries a valid one; null or empty for none. Ignored by a private session.
+    /// </summary>
+    public string? TargetedCacheControl { get; init; } = Policy.TargetedCacheControl.CdnCacheControl;
+
     /// <summary>Per-URL lifetimes, first match wins; below the per-request lifetime, above the session's.</summary>
     public IReadOnlyList<UrlExpiration> UrlExpireAfter { get; init; } = [];
 
@@ -69,32 +75,76 @@ public sealed record CacheSettings
     /// <summary>Decides per answer whether it may be stored, after every other rule said yes.</summary>
     public Func<HttpResponseMessage, bool>? StorePredicate { get; init; }
 
-    /// <summary>requests-cache's default list of secrets: dropped from keys, written as REDACTED.</summary>
-    public static IReadOnlySet<string> DefaultIgnoredParameters { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    /// <summary>
+    /// The names treated as secrets by default: request headers, query parameters and JSON/form body fields
+    /// that carry credentials in real APIs (sources in docs/backends.md, "Security"). Each is keyed by a keyed
+    /// digest and written as REDACTED wherever the request is stored.
+    /// </summary>
+    public static IReadOnlySet<string> DefaultSecretNames { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
-        "Authorization", "Proxy-Authorization", "X-API-Key", "X-Auth-Token", "X-API-Token", "X-Access-Token", "access_token", "api_key", "apikey",
+        // Headers: HTTP's own credentials, then the API-key headers of common services.
+        "Authorization", "Proxy-Authorization", "Cookie",
+        "X-API-Key", "X-Auth-Token", "X-API-Token", "X-Access-Token", "X-Amz-Security-Token", "X-Goog-Api-Key",
+        "Ocp-Apim-Subscription-Key", "Private-Token", "X-Vault-Token", "X-CSRF-Token", "X-XSRF-Token",
+        // Query parameters and body fields: API keys, OAuth 2.0 / OpenID Connect, signed URLs (AWS, Azure SAS).
+        "access_token", "api_key", "apikey", "api-key", "key", "token", "secret", "password", "passwd", "auth",
+        "signature", "sig", "code", "client_secret", "refresh_token", "id_token", "private_key", "privatekey",
+        "subscription-key", "X-Amz-Signature", "X-Amz-Credential",
     };
 
-    /// <summary>
-    /// Names of query parameters, request headers and JSON/form body fields dropped from the key and
-    /// redacted wherever the request is stored (case-insensitive). Null: the default list, with the
-    /// credential headers still keyed by digest (see <see cref="CredentialHeaders"/>).
-    /// </summary>
-    public IReadOnlySet<string>? IgnoredParameters { get; init; }
-
-    /// <summary>The ignored names in force.</summary>
-    public IReadOnlySet<string> EffectiveIgnoredParameters => IgnoredParameters ?? DefaultIgnoredParameters;
+    private readonly IReadOnlySet<string>? ignoredParameters;
+    private readonly IReadOnlySet<string>? excludeFromKey;
+    private readonly IReadOnlySet<string>? secretNames;
 
     /// <summary>
-    /// Request headers whose values are keyed by digest, so two users never get each other's answers,
-    /// unless an explicit <see cref="IgnoredParameters"/> list names them.
+    /// Secret names added to <see cref="DefaultSecretNames"/> (the PowerShell <c>-IgnoredParameters</c>, named
+    /// after requests-cache's option). Unlike requests-cache, they stay in the key, as keyed digests.
     /// </summary>
-    public static IReadOnlyList<string> CredentialHeaders { get; } = ["Authorization", "Cookie", "Proxy-Authorization"];
+    public IReadOnlySet<string>? IgnoredParameters
+    {
+        get => ignoredParameters;
+        init
+        {
+            ignoredParameters = value;
+            secretNames = value is null ? null : new HashSet<string>(DefaultSecretNames.Concat(value), StringComparer.OrdinalIgnoreCase);
+        }
+    }
+
+    /// <summary>
+    /// The secret names in force, matched case-insensitively (and, for query and form names, after
+    /// percent-decoding): keyed by an HMAC-SHA-256 digest under <see cref="KeySecret"/>, redacted where stored.
+    /// </summary>
+    public IReadOnlySet<string> SecretNames => secretNames ?? DefaultSecretNames;
+
+    /// <summary>
+    /// Names (headers, query parameters, body fields) left out of the key entirely, so requests that differ only
+    /// in them share one entry — across users, if the name carries a credential. Also redacted where stored.
+    /// </summary>
+    public IReadOnlySet<string>? ExcludeFromKey
+    {
+        get => excludeFromKey;
+        init => excludeFromKey = value is null ? null : new HashSet<string>(value, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// The secret under which secrets are digested (HMAC-SHA-256) for the key; kept out of the store. Null: an
+    /// empty key, so digests are only as hard to reverse as the secrets are to guess.
+    /// </summary>
+    public byte[]? KeySecret { get; init; }
+
+    /// <summary>Whether <paramref name="name"/> is a secret that stays in the key as a digest.</summary>
+    public bool IsKeyedSecret(string name) => SecretNames.Contains(name) && !IsExcludedFromKey(name);
+
+    /// <summary>Whether <paramref name="name"/> is left out of the key.</summary>
+    public bool IsExcludedFromKey(string name) => excludeFromKey is not null && excludeFromKey.Contains(name);
+
+    /// <summary>Whether a value under <paramref name="name"/> is written as REDACTED wherever it is stored.</summary>
+    public bool IsRedacted(string name) => SecretNames.Contains(name) || IsExcludedFromKey(name);
 
     /// <summary>Request headers that become part of the key; null: none.</summary>
     public IReadOnlyList<string>? MatchHeaders { get; init; }
 
-    /// <summary>Make every request header (but the ignored ones) part of the key.</summary>
+    /// <summary>Make every request header part of the key (secrets as digests; excluded ones left out).</summary>
     public bool MatchAllHeaders { get; init; }
 
     /// <summary>

@@ -92,6 +92,22 @@ public sealed class StoredResponse
     /// <summary>The stored Cache-Control directives, parsed once.</summary>
     public CacheDirectives CacheControl => cacheControl ??= CacheDirectives.Parse(GetJoinedHeader("Cache-Control"));
 
+    /// <summary>
+    /// The directives that govern this answer in a session: the targeted field (RFC 9213) when the session
+    /// is shared and the answer carries a valid one, else Cache-Control.
+    /// </summary>
+    public CacheDirectives Directives(CacheSettings settings)
+    {
+        if (settings.Shared && settings.TargetedCacheControl is { Length: > 0 } name
+            && Headers.Where(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).SelectMany(h => h.Value).ToList() is { Count: > 0 } lines
+            && TargetedCacheControl.Parse(lines) is { } targeted)
+        {
+            return targeted;
+        }
+
+        return CacheControl;
+    }
+
     /// <summary>The stored entity tag, if any.</summary>
     public string? ETag => GetHeader("ETag");
 

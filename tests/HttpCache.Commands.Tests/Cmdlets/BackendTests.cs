@@ -163,18 +163,36 @@ public sealed class BackendTests(OriginFixture fixture) : IClassFixture<OriginFi
         Assert.Equal(["FileSystem", "Memory", "Redis", "Sqlite"], result.BaseOutput.Select(o => o.ToString()).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
-    public async Task LocalBackendsArePrivateAndKeepExpiredEntriesUntilRemoved()
+    [Theory]
+    [InlineData("Memory")]
+    [InlineData("Sqlite")]
+    [InlineData("FileSystem")]
+    public async Task LocalBackendsArePrivateAndKeepExpiredEntriesUntilRemoved(string backend)
     {
+        var (path, url) = Map();
+        using var temp = new TempDirectory();
         using var ps = PS.Open();
-        var session = (await ps.Ok("New-HttpCacheSession -Backend Memory")).Output.Single();
+        var result = await ps.Ok("""
+            $where = if ($b -eq 'Memory') { @{} } else { @{ Path = $p } }
+            $s = New-HttpCacheSession -Backend $b -ExpireAfter ExpireImmediately @where
+            $s
+            $null = Invoke-CachedWebRequest -Uri $u -Session $s
+            $null = Invoke-CachedWebRequest -Uri $u -Session $s
+            # Expired twice over, and still there: only removal ends an entry when no -TtlOffset is given.
+            @(Get-HttpCacheEntry -Session $s | ForEach-Object { "$($_.Uri) $($_.IsExpired)" })
+            Remove-HttpCacheEntry -Session $s -Expired -Confirm:$false
+            @(Get-HttpCacheEntry -Session $s).Count
+            """, ("b", backend), ("u", url), ("p", backend == "Sqlite" ? temp.File("cache.sqlite") : temp.File("cache")));
 
+        var session = result.Output[0];
         Assert.False(session.Prop<bool>("Shared"));
         Assert.Null(session.Prop<TimeSpan?>("KeepExpiredFor"));
         Assert.Null(session.Prop<long?>("MaxSize"));
         Assert.Null(session.Prop<long?>("MaxEntries"));
         Assert.Null(session.Properties["Namespace"].Value);
         Assert.Null(session.Properties["RedisConnection"].Value);
+        Assert.Equal([$"{url} True", "0"], result.Output.Skip(1).Select(o => Convert.ToString(o.BaseObject, CultureInfo.InvariantCulture)));
+        Assert.Equal(2, origin.RequestCount(path));
     }
 
     [Theory]
@@ -220,9 +238,9 @@ public sealed class BackendTests(OriginFixture fixture) : IClassFixture<OriginFi
     }
 }
 
-/// <summary>The Redis backend through the cmdlets, against the server of <see cref="CommandsRedisFixture"/>.</summary>
-[Collection(CommandsRedisCollection.Name)]
-public sealed class RedisBackendTests(CommandsRedisFixture redis, OriginFixture fixture) : IClassFixture<OriginFixture>, IAsyncLifetime
+/// <summary>The Redis backend through the cmdlets, against the standalone server of <see cref="RedisStandaloneFixture"/>.</summary>
+[Collection(RedisStandaloneCollection.Name)]
+public sealed class RedisBackendTests(RedisStandaloneFixture redis, OriginFixture fixture) : IClassFixture<OriginFixture>, IAsyncLifetime
 {
     private readonly TestOrigin origin = fixture.Origin;
     private readonly List<string> namespaces = [];
@@ -234,10 +252,7 @@ public sealed class RedisBackendTests(CommandsRedisFixture redis, OriginFixture 
     {
         foreach (var ns in namespaces)
         {
-            foreach (var key in await redis.KeysAsync(ns + "*"))
-            {
-                await redis.CommandAsync("DEL", key);
-            }
+            await redis.DeleteNamespaceAsync(ns);
         }
     }
 
@@ -275,7 +290,7 @@ public sealed class RedisBackendTests(CommandsRedisFixture redis, OriginFixture 
         Assert.Contains(ns, (string)result.BaseOutput[1], StringComparison.Ordinal);
         Assert.Equal([true, false, true], result.BaseOutput.Skip(2));
         Assert.Equal(1, origin.RequestCount(path));
-        Assert.NotEmpty(await redis.KeysAsync(ns + ":i:*"));
+        Assert.NotEmpty(await redis.KeysMatchingAsync(ns + ":i:*"));
     }
 
     [Theory]
@@ -294,7 +309,7 @@ public sealed class RedisBackendTests(CommandsRedisFixture redis, OriginFixture 
             $s.Dispose()
             """, ("cfg", redis.Configuration), ("ns", ns), ("u", url));
 
-        var index = Assert.Single(await redis.KeysAsync(ns + ":i:*"));
+        var index = Assert.Single(await redis.KeysMatchingAsync(ns + ":i:*"));
         var ttl = (long)(await redis.CommandAsync("TTL", index))!;
         Assert.InRange(ttl, low, high);
     }
@@ -365,69 +380,5 @@ public sealed class RedisBackendTests(CommandsRedisFixture redis, OriginFixture 
         var error = await ps.Fails("New-HttpCacheSession -RedisConfiguration $cfg -Namespace 'has space{'", ("cfg", redis.Configuration));
 
         Assert.Equal("InvalidSessionOption,HttpCache.Commands.NewHttpCacheSessionCommand", error.FullyQualifiedErrorId);
-    }
-}
-
-[CollectionDefinition(Name)]
-public sealed class CommandsRedisCollection : ICollectionFixture<CommandsRedisFixture>
-{
-    public const string Name = "Commands Redis";
-}
-
-/// <summary>
-/// A Redis server for the cmdlet tests: the address in HTTPCACHE_REDIS (CI starts one), else a redis-server this
-/// fixture starts on a free loopback port and stops at the end. Under CI=true a missing variable fails the tests.
-/// </summary>
-public sealed class CommandsRedisFixture : IAsyncLifetime
-{
-    private RedisServerProcess? server;
-
-    /// <summary>The StackExchange.Redis configuration string of the server.</summary>
-    public string Configuration { get; private set; } = string.Empty;
-
-    public async Task InitializeAsync()
-    {
-        var configured = Environment.GetEnvironmentVariable("HTTPCACHE_REDIS");
-        if (!string.IsNullOrWhiteSpace(configured))
-        {
-            Configuration = configured.Trim();
-            return;
-        }
-
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException("HTTPCACHE_REDIS is not set and CI=true: the Redis tests need a server (.ci/run starts one).");
-        }
-
-        server = await RedisServerProcess.StartDedicatedAsync();
-        Configuration = server.Endpoint;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (server is not null)
-        {
-            await server.DisposeAsync();
-        }
-    }
-
-    /// <summary>Runs one command and returns its reply: a string, a long, null, or an array of those.</summary>
-    public async Task<object?> CommandAsync(params string[] arguments)
-    {
-        await using var connection = await OpenAsync();
-        return await connection.CommandAsync(arguments);
-    }
-
-    /// <summary>The keys matching a pattern.</summary>
-    public async Task<List<string>> KeysAsync(string pattern)
-    {
-        await using var connection = await OpenAsync();
-        return await connection.KeysAsync(pattern);
-    }
-
-    private Task<RespConnection> OpenAsync()
-    {
-        var endpoint = RedisServersFixture.ParseEndpoint(Configuration.Split(',').First(part => !part.Contains('=', StringComparison.Ordinal)).Trim());
-        return RespConnection.OpenAsync(endpoint.Host, endpoint.Port);
     }
 }

@@ -4,45 +4,6 @@ using HttpCache.Testing;
 
 namespace HttpCache.Commands.Tests.Cmdlets;
 
-/// <summary>One Kestrel origin per test class; each test takes its own path with <see cref="TestOrigin.NewPath"/>.</summary>
-public sealed class OriginFixture : IAsyncLifetime
-{
-    public TestOrigin Origin { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Origin = await TestOrigin.StartAsync();
-
-    public async Task DisposeAsync() => await Origin.DisposeAsync();
-}
-
-/// <summary>A folder under the temp directory, deleted with the test. Never the user's real cache folder.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "HttpCache.Commands.Tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A store still open on Windows; the temp folder is cleaned by the system.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-}
-
 /// <summary>Reading the module's objects, whose types this project does not reference (it tests the staged module).</summary>
 internal static class PS
 {

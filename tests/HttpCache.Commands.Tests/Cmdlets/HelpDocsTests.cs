@@ -18,7 +18,7 @@ public sealed partial class HelpDocsTests
     public static TheoryData<string> Cmdlets =>
     [
         "New-HttpCacheSession", "Invoke-CachedWebRequest", "Invoke-CachedRestMethod", "Get-HttpCacheEntry", "Remove-HttpCacheEntry",
-        "Reset-HttpCacheExpiration", "Get-HttpCacheStats",
+        "Reset-HttpCacheExpiration", "Get-HttpCacheStats", "Enable-HttpCache", "Disable-HttpCache", "Use-HttpCache", "Get-HttpCacheSession",
     ];
 
     [Theory]

@@ -42,12 +42,14 @@ public sealed class NewHttpCacheSessionTests
     public async Task CacheControlIsOnByDefaultAndTurnsOffWithFalse()
     {
         using var ps = PS.Open();
+        // The default is what a session gets without the switch: passing -CacheControl would prove nothing about it.
         var result = await ps.Ok("""
-            (New-HttpCacheSession -Backend Memory -CacheControl).CacheControl
+            (New-HttpCacheSession -Backend Memory).CacheControl
             (New-HttpCacheSession -Backend Memory -CacheControl:$false).CacheControl
+            (New-HttpCacheSession -Backend Memory -CacheControl).CacheControl
             """);
 
-        Assert.Equal([true, false], result.BaseOutput);
+        Assert.Equal([true, false, true], result.BaseOutput);
     }
 
     [Theory]

@@ -110,7 +110,10 @@ public sealed class OutputTypeContractTests
         var result = await ps.Ok("Get-Command -Module HttpCache | ForEach-Object { $_.Name }");
 
         Assert.Equal(
-            ["Get-HttpCacheEntry", "Get-HttpCacheStats", "Invoke-CachedRestMethod", "Invoke-CachedWebRequest", "New-HttpCacheSession", "Remove-HttpCacheEntry", "Reset-HttpCacheExpiration"],
+            [
+                "Disable-HttpCache", "Enable-HttpCache", "Get-HttpCacheEntry", "Get-HttpCacheSession", "Get-HttpCacheStats", "Invoke-CachedRestMethod",
+                "Invoke-CachedWebRequest", "New-HttpCacheSession", "Remove-HttpCacheEntry", "Reset-HttpCacheExpiration", "Use-HttpCache",
+            ],
             result.BaseOutput.Select(o => o.ToString()).Order());
     }
 }

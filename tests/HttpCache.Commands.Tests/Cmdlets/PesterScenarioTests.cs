@@ -118,7 +118,7 @@ public sealed class PesterScenarioTests(OriginFixture fixture) : IClassFixture<O
         var uri = Counter("help");
         var run = await Run("HelpAndCompletion.ps1", ("Uri", uri));
 
-        Assert.Equal("7", run.Value("COMMANDS"));
+        Assert.Equal("11", run.Value("COMMANDS"));
         Assert.Equal("True", run.Value("ABOUT"));
         Assert.Equal($"'{uri}'", run.Value("COMPLETED"));
     }
@@ -126,8 +126,15 @@ public sealed class PesterScenarioTests(OriginFixture fixture) : IClassFixture<O
     [Fact]
     public async Task MockCachedResponse()
     {
-        var run = await Run("MockCachedResponse.ps1");
+        var api = origin.NewPath("api");
+        origin.Respond($"{api}/users/1", 200, new Dictionary<string, string> { ["Content-Type"] = "application/json" }, """{"id":1,"name":"Ada"}""");
+        var run = await Run("MockCachedResponse.ps1", ("BaseUri", origin.Url(api).AbsoluteUri.TrimEnd('/')));
 
+        // What HttpCache did: the origin's answer, then the same from the cache (one request), a fresh hit.
+        Assert.Equal("Ada|Ada (cached)", run.Value("REAL"));
+        Assert.Equal("fresh-hit", run.Value("REAL-REASON"));
+        Assert.Equal(1, origin.RequestCount($"{api}/users/1"));
+        // The mock, shaped after the real answer, gives the code under test the same result.
         Assert.Equal("Ada (cached)", run.Value("NAME"));
         Assert.Equal("1", run.Value("CALLS"));
         Assert.Equal("HttpCache.CachedResponse", run.Value("TYPENAME"));

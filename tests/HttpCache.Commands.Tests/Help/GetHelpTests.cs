@@ -87,6 +87,8 @@ public sealed partial class GetHelpTests
         using var ps = PS.Open();
         var result = await ps.Ok("(Get-Help $c -Examples).examples.example | ForEach-Object { \"$($_.title)|$($_.code)\" }", ("c", command));
 
+        // Every cmdlet has examples: an empty list would pass the checks below without checking anything.
+        Assert.NotEmpty(result.BaseOutput);
         Assert.All(result.BaseOutput.Select(o => o.ToString()!), example =>
         {
             var parts = example.Split('|', 2);

@@ -6,7 +6,8 @@ namespace HttpCache.Commands.Tests.Infrastructure;
 /// <summary>
 /// The PowerShell .NET tool that .config/dotnet-tools.json pins: where its pwsh.dll is in the NuGet
 /// packages folder. On a fresh clone the package is not there yet, so the first use runs
-/// <c>dotnet tool restore</c> once (what README and .ci/run do anyway).
+/// <c>dotnet tool restore</c> once (what README and .ci/run do anyway); when the tool was restored into
+/// another packages folder, the tool itself says where its pwsh.dll is.
 /// </summary>
 public static class PwshTool
 {
@@ -45,9 +46,18 @@ public static class PwshTool
         }
 
         var restore = Run(DotnetHost.Path, "tool", "restore");
-        return Find(version) ?? throw new InvalidOperationException(
+        if (Find(version) is { } restored)
+        {
+            return restored;
+        }
+
+        // The tool may live in another packages folder than this process's (dotnet remembers where it restored
+        // each tool): ask the tool itself where its pwsh.dll is.
+        var asked = Run(DotnetHost.Path, "pwsh", "-NoLogo", "-NoProfile", "-NonInteractive", "-Command", "[Console]::Out.Write([System.IO.Path]::Combine($PSHOME, 'pwsh.dll'))");
+        var reported = asked.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.EndsWith("pwsh.dll", StringComparison.Ordinal));
+        return reported is not null && File.Exists(reported) ? reported : throw new InvalidOperationException(
             $"PowerShell {version} (the .NET tool pinned in .config/dotnet-tools.json) is not in '{PackagesFolder()}', " +
-            $"and 'dotnet tool restore' did not bring it. Run 'dotnet tool restore' in {RepoPaths.Root}.{Environment.NewLine}{restore}");
+            $"and 'dotnet tool restore' did not bring it. Run 'dotnet tool restore' in {RepoPaths.Root}.{Environment.NewLine}{restore}{Environment.NewLine}{asked}");
     }
 
     /// <summary>tools/&lt;tfm&gt;/any/&lt;unix|win&gt;/pwsh.dll in the tool's package (the launcher sits one folder up).</summary>
@@ -85,7 +95,7 @@ public static class PwshTool
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        return $"exit code {process.ExitCode}{Environment.NewLine}{stdout}{stderr.Result}";
+        return $"exit code {process.ExitCode}{Environment.NewLine}{stdout}{Environment.NewLine}{stderr.Result}";
     }
 }
 

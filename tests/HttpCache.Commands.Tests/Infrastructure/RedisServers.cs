@@ -54,16 +54,27 @@ public abstract class RedisServersFixture : IAsyncLifetime
     protected virtual Task<List<DnsEndPoint>> PrimariesAsync() => Task.FromResult(ConfiguredEndpoints(Configuration));
 
     /// <summary>Every key of a namespace, on every primary.</summary>
-    public async Task<List<string>> KeysAsync(string @namespace)
+    public Task<List<string>> KeysAsync(string @namespace) => KeysMatchingAsync(@namespace + ":*");
+
+    /// <summary>Every key matching a pattern, on every primary.</summary>
+    public async Task<List<string>> KeysMatchingAsync(string pattern)
     {
         var keys = new List<string>();
         foreach (var primary in await PrimariesAsync())
         {
             await using var connection = await RespConnection.OpenAsync(primary.Host, primary.Port);
-            keys.AddRange(await connection.KeysAsync(@namespace + ":*"));
+            keys.AddRange(await connection.KeysAsync(pattern));
         }
 
         return keys;
+    }
+
+    /// <summary>Runs one command on the first primary and returns its reply: a string, a long, null, or an array of those.</summary>
+    public async Task<object?> CommandAsync(params string[] arguments)
+    {
+        var primary = (await PrimariesAsync()).First();
+        await using var connection = await RespConnection.OpenAsync(primary.Host, primary.Port);
+        return await connection.CommandAsync(arguments);
     }
 
     /// <summary>Deletes every key of a namespace, on every primary (one DEL per key: a Cluster spreads them over slots).</summary>

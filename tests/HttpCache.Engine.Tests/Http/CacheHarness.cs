@@ -8,24 +8,6 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace HttpCache.Engine.Tests.Http;
 
-/// <summary>One shared Kestrel origin per test class.</summary>
-public sealed class OriginFixture : IAsyncLifetime
-{
-    private TestOrigin? origin;
-
-    public TestOrigin Origin => origin ?? throw new InvalidOperationException("The origin starts in InitializeAsync.");
-
-    public async Task InitializeAsync() => origin = await TestOrigin.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (origin is not null)
-        {
-            await origin.DisposeAsync();
-        }
-    }
-}
-
 /// <summary>An answer read whole: the response, its body text and what the cache says about it.</summary>
 internal sealed record Answer(HttpResponseMessage Response, string Body, CacheResponseInfo Info)
 {

@@ -1,5 +1,6 @@
 using System.Text;
 using HttpCache.Engine.Http;
+using HttpCache.Engine.Policy;
 
 namespace HttpCache.Engine.Tests.Http;
 
@@ -179,7 +180,7 @@ public sealed class CacheKeyTests
         Assert.StartsWith("primary.", CacheKey.Variant("primary", [V("Accept", "x")]), StringComparison.Ordinal);
     }
 
-    private static readonly IReadOnlySet<string> Ignored = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "api_key", "token" };
+    private static readonly CacheSettings Ignored = CacheSettings.Default with { ExcludeFromKey = new HashSet<string> { "api_key", "token" } };
 
     [Theory]
     [InlineData("http://example.com/x?api_key=1&a=2", "http://example.com/x?a=2")]
@@ -194,7 +195,7 @@ public sealed class CacheKeyTests
     }
 
     [Fact]
-    public void Ignored_parameters_never_change_the_key()
+    public void Parameters_excluded_from_the_key_never_change_it()
     {
         var one = CacheKey.Primary("GET", new Uri("http://example.com/x?a=1&api_key=secret1"), null, null, Ignored);
         var other = CacheKey.Primary("GET", new Uri("http://example.com/x?api_key=secret2&a=1"), null, null, Ignored);

@@ -45,7 +45,7 @@ public sealed class LargeBodyTests(OriginFixture fixture, ITestOutputHelper outp
     [MemberData(nameof(Backends))]
     public async Task A_1_GiB_download_is_cached_and_served_again_with_the_managed_heap_flat(string backend)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("large-");
         await using var cache = CacheHarness.Over(OpenStore(backend, folder.Path), CacheSettings.Default with { MaxBodySize = 2 * GiB });
         var path = MapGenerated("gigabyte", GiB, withLength: true);
         var expected = GeneratedBody.Sha256(GiB);
@@ -90,7 +90,7 @@ public sealed class LargeBodyTests(OriginFixture fixture, ITestOutputHelper outp
     [MemberData(nameof(Backends))]
     public async Task A_caller_that_stops_reading_half_way_leaves_nothing_stored(string backend)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("large-");
         await using var cache = CacheHarness.Over(OpenStore(backend, folder.Path), CacheSettings.Default with { MaxBodySize = 2 * GiB });
         var path = MapGenerated("half", 48 * MiB, withLength: false);
 
@@ -126,7 +126,7 @@ public sealed class LargeBodyTests(OriginFixture fixture, ITestOutputHelper outp
     [MemberData(nameof(Backends))]
     public async Task A_body_that_outgrows_MaxBodySize_mid_stream_reaches_the_caller_whole_and_is_not_stored(string backend)
     {
-        using var folder = new TempFolder();
+        using var folder = new TempDirectory("large-");
         await using var cache = CacheHarness.Over(OpenStore(backend, folder.Path), CacheSettings.Default with { MaxBodySize = 8 * MiB });
         // No Content-Length: only the bytes themselves tell that the body is too large.
         var path = MapGenerated("outgrows", 24 * MiB, withLength: false);
@@ -255,24 +255,6 @@ public sealed class LargeBodyTests(OriginFixture fixture, ITestOutputHelper outp
         {
             PeakHeap = Math.Max(PeakHeap, GC.GetTotalMemory(false));
             PeakWorkingSet = Math.Max(PeakWorkingSet, Environment.WorkingSet);
-        }
-    }
-
-    /// <summary>A folder under the temp path, deleted with everything in it.</summary>
-    private sealed class TempFolder : IDisposable
-    {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "HttpCache.Tests", "large-" + Guid.NewGuid().ToString("N"));
-
-        public long Bytes() => Directory.Exists(Path)
-            ? Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories).Sum(file => new FileInfo(file).Length)
-            : 0;
-
-        public void Dispose()
-        {
-            if (Directory.Exists(Path))
-            {
-                Directory.Delete(Path, recursive: true);
-            }
         }
     }
 }

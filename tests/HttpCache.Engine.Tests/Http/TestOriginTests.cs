@@ -163,13 +163,25 @@ public sealed class TestOriginTests(OriginFixture fixture) : IClassFixture<Origi
     public async Task Slow_answers_late_and_stops_when_the_client_gives_up()
     {
         var path = origin.NewPath("slow");
-        origin.Map(path, OriginBehaviors.Slow(TimeSpan.FromSeconds(30)));
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
-        var started = System.Diagnostics.Stopwatch.StartNew();
+        var ended = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = OriginBehaviors.Slow(TimeSpan.FromSeconds(30));
+        origin.Map(path, async context =>
+        {
+            await slow(context);
+            ended.TrySetResult(context.RequestAborted.IsCancellationRequested);
+        });
+        using var cancel = new CancellationTokenSource();
+        var call = client.GetAsync(origin.Url(path), cancel.Token);
+        while (origin.RequestCount(path) == 0)
+        {
+            await Task.Delay(5);
+        }
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync(origin.Url(path), cancel.Token));
+        await cancel.CancelAsync();
 
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        // The handler ended because the client aborted, not after its 30 s (the wait below is only a hang guard).
+        Assert.True(await ended.Task.WaitAsync(TimeSpan.FromSeconds(25)));
         Assert.Equal(1, origin.RequestCount(path));
     }
 
@@ -215,12 +227,53 @@ public sealed class TestOriginTests(OriginFixture fixture) : IClassFixture<Origi
     }
 
     [Fact]
-    public async Task Starting_is_fast()
+    public async Task Another_origin_starts_on_a_port_of_its_own()
     {
-        var started = System.Diagnostics.Stopwatch.StartNew();
         await using var another = await TestOrigin.StartAsync();
+        var path = another.NewPath("own");
+        another.Respond(path, 200, body: "another");
 
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"started in {started.Elapsed}");
         Assert.NotEqual(origin.BaseAddress, another.BaseAddress);
+        Assert.Equal("another", await client.GetStringAsync(another.Url(path)));
+        Assert.Equal(0, origin.RequestCount(path));
+    }
+
+    [Fact]
+    public async Task A_gate_holds_requests_until_released_one_at_a_time_or_all()
+    {
+        var gate = new OriginGate();
+        var path = origin.NewPath("gate");
+        origin.Map(path, gate.Hold(OriginBehaviors.Counter()));
+
+        var calls = Enumerable.Range(0, 3).Select(_ => client.GetStringAsync(origin.Url(path))).ToList();
+        await gate.WhenHeldAsync(3);
+        Assert.All(calls, c => Assert.False(c.IsCompleted));
+
+        gate.ReleaseOne();
+        var first = await Task.WhenAny(calls);
+        Assert.Equal("1", await first);
+        Assert.Equal(2, gate.Held);
+
+        gate.Release();
+        Assert.Equal(["1", "2", "3"], (await Task.WhenAll(calls)).Order());
+        Assert.Equal("4", await client.GetStringAsync(origin.Url(path))); // open from now on
+        Assert.Equal((4, 0, 3, 0), (gate.Arrived, gate.Held, gate.MostHeld, gate.Aborted));
+    }
+
+    [Fact]
+    public async Task A_gate_sees_a_held_request_aborted_by_its_client()
+    {
+        var gate = new OriginGate();
+        var path = origin.NewPath("gate-abort");
+        origin.Map(path, gate.Hold(OriginBehaviors.Counter()));
+        using var cancel = new CancellationTokenSource();
+
+        var call = client.GetAsync(origin.Url(path), cancel.Token);
+        await gate.WhenHeldAsync(1);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await gate.WhenAbortedAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((1, 0, 1), (gate.Arrived, gate.Held, gate.Aborted));
     }
 }

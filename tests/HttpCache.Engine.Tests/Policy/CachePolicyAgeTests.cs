@@ -35,7 +35,7 @@ public sealed class CachePolicyAgeTests
             response.Headers.Age = Seconds(a);
         }
 
-        Assert.True(Seconds(expectedSeconds) == CachePolicy.InitialAge(response, Now - Seconds(sentBefore), Now), name);
+        Assert.Equal((name, Seconds(expectedSeconds)), (name, CachePolicy.InitialAge(response, Now - Seconds(sentBefore), Now)));
     }
 
     [Fact]

@@ -96,7 +96,8 @@ public sealed class CachePolicyStaleTests
 
         var result = CachePolicy.StaleIfErrorAllowed(stored, request, CacheSettings.Default with { StaleIfError = sessionWindow }, Now);
 
-        Assert.True(allowed == result, name);
+        // The name rides along so a failure says which case it was.
+        Assert.Equal((name, allowed), (name, result));
     }
 
     [Fact]

@@ -158,7 +158,7 @@ public sealed class ExpirationTests
     [MemberData(nameof(ExpiresAtCases))]
     public void ExpiresAt(string name, Expiration expiration, DateTimeOffset? expected)
     {
-        Assert.True(expected == expiration.ExpiresAt(Received), name);
+        Assert.Equal((name, expected), (name, expiration.ExpiresAt(Received)));
     }
 
     [Fact]
@@ -232,7 +232,7 @@ public sealed class ExpirationTests
     [MemberData(nameof(EndOfDayCases))]
     public void EndOfDay_is_the_next_local_midnight(string name, DateTimeOffset received, DateTimeOffset expected)
     {
-        Assert.True(expected == Expiration.EndOfDay(Berlin).ExpiresAt(received), $"{name}: {Expiration.EndOfDay(Berlin).ExpiresAt(received):o}");
+        Assert.Equal((name, expected), (name, Expiration.EndOfDay(Berlin).ExpiresAt(received)));
     }
 
     [Theory]

@@ -118,6 +118,8 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         return store;
     }
 
+    protected override ICacheStore OpenAnotherOnTheSameLocation() => OpenAnother();
+
     protected override async Task<long> LeftoversAsync(ICacheStore store)
     {
         using var connection = OpenRaw(store.Location);
@@ -205,39 +207,6 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         command.CommandText = "PRAGMA user_version";
         Assert.Equal(4L, (long?)await command.ExecuteScalarAsync());
         Assert.Equal(4, SqliteSchema.Version);
-    }
-
-    [Fact]
-    public async Task Two_stores_on_one_file_see_each_others_writes()
-    {
-        var other = OpenAnother();
-
-        await Store.SetAsync(Record("from-first", primaryKey: "P"));
-        await other.SetAsync(Record("from-second", primaryKey: "P"));
-        await Store.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 2 });
-        await other.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 3 });
-        await other.RecordAccessAsync([new EntryAccess("from-first", 1, T0)]);
-
-        Assert.Equal(2, (await Store.GetVariantsAsync("P")).Count);
-        Assert.Equal(2, (await other.GetVariantsAsync("P")).Count);
-        Assert.Equal(5, (await Store.GetCountersAsync())["hits"]);
-        Assert.Equal(1, (await Store.GetAsync("from-first"))?.HitCount);
-
-        Assert.Equal(1, await other.RemoveAsync(new CacheQuery { Key = "from-first" }));
-        Assert.Null(await Store.GetAsync("from-first"));
-    }
-
-    [Fact]
-    public async Task Entries_and_counters_survive_closing_and_reopening()
-    {
-        await Store.SetAsync(Record("k1", body: "persisted"));
-        await Store.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 4 });
-        await Store.DisposeAsync();
-
-        var reopened = OpenAnother();
-
-        Assert.Equal("persisted", Encoding.UTF8.GetString((await reopened.GetAsync("k1"))!.Body));
-        Assert.Equal(4, (await reopened.GetCountersAsync())["hits"]);
     }
 
     [Fact]
@@ -351,9 +320,20 @@ public sealed class SqliteCacheStoreTests : StreamingStoreContractTests
         begin.CommandText = "BEGIN EXCLUSIVE";
         await begin.ExecuteNonQueryAsync();
 
-        var write = Task.Run(() => store.SetAsync(Record("waited")));
-        // Give the write time to reach the lock; correctness does not depend on it.
-        await Task.Delay(100);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var write = Task.Run(() =>
+        {
+            started.SetResult();
+            return store.SetAsync(Record("waited"));
+        });
+        await started.Task.WaitAsync(HangGuard);
+        // The store works synchronously, so the write is on its way to the lock now. Without the busy timeout it
+        // would fail as Locked at once (see the test above); waiting, it is still running long after.
+        await Task.Delay(500);
+        Assert.False(write.IsCompleted, $"the write ended while the lock was held: {write.Status} {write.Exception?.InnerException?.Message}");
+        // WAL: readers pass the lock, and do not see the waiting write.
+        Assert.Null(await Task.Run(() => store.GetAsync("waited")).WaitAsync(HangGuard));
+
         using var commit = locker.CreateCommand();
         commit.CommandText = "COMMIT";
         await commit.ExecuteNonQueryAsync();

@@ -24,6 +24,46 @@ public abstract class StreamingStoreContractTests : CacheStoreContractTests
     /// <summary>Every body byte the store keeps, in entries and in unfinished writes alike.</summary>
     protected abstract Task<long> BodyBytesAsync(ICacheStore store);
 
+    /// <summary>A second store on the same file or folder as <see cref="CacheStoreContractTests.Store"/>, closed with the test.</summary>
+    protected abstract ICacheStore OpenAnotherOnTheSameLocation();
+
+    [Fact]
+    public async Task Two_stores_on_one_location_see_each_others_writes()
+    {
+        var other = OpenAnotherOnTheSameLocation();
+
+        await Store.SetAsync(Record("from-first", primaryKey: "P"));
+        await other.SetAsync(Record("from-second", primaryKey: "P"));
+        await Store.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 2 });
+        await other.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 3 });
+        await other.RecordAccessAsync([new EntryAccess("from-first", 1, T0)]);
+        await other.UpdateExpirationAsync("from-first", T0.AddHours(1), null);
+
+        Assert.Equal(2, (await Store.GetVariantsAsync("P")).Count);
+        Assert.Equal(2, (await other.GetVariantsAsync("P")).Count);
+        Assert.Equal(5, (await Store.GetCountersAsync())["hits"]);
+        var first = await Store.GetAsync("from-first");
+        Assert.Equal(1, first?.HitCount);
+        Assert.Equal(T0.AddHours(1), first?.ExpiresAt);
+
+        Assert.Equal(1, await other.RemoveAsync(new CacheQuery { Key = "from-first" }));
+        Assert.Null(await Store.GetAsync("from-first"));
+    }
+
+    [Fact]
+    public async Task Entries_and_counters_survive_closing_and_reopening()
+    {
+        await Store.SetAsync(Record("k1", body: "persisted"));
+        await Store.AddCountersAsync(new Dictionary<string, long> { ["hits"] = 4 });
+        await Store.DisposeAsync();
+
+        var reopened = OpenAnotherOnTheSameLocation();
+
+        Assert.Equal("persisted", Encoding.UTF8.GetString((await reopened.GetAsync("k1"))!.Body));
+        Assert.Equal(4, (await reopened.GetCountersAsync())["hits"]);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Store.GetAsync("k1"));
+    }
+
     protected static byte[] Bytes(int length, int seed)
     {
         var bytes = new byte[length];

@@ -5,11 +5,14 @@
 
 .DESCRIPTION
     Pester's Mock replaces a command with a function of the same name; here a plain function does the same
-    (functions come before cmdlets), so the xunit tests can run the scenario without Pester. It also checks
-    that the fake has every property of the real type, so the README's object stays realistic.
+    (functions come before cmdlets), so the xunit tests can run the scenario without Pester. The same function
+    runs first against the real cmdlet and a real origin: the mock must give it what a real cache hit gives
+    (the same result, the same properties, the same Reason), so the README's object stays realistic.
 #>
 [CmdletBinding()]
 param(
+    # Where the real API answers: <BaseUri>/users/1 is {"id":1,"name":"Ada"} (TestOrigin.ps1's /users route).
+    [Parameter(Mandatory)] [string] $BaseUri,
     [string] $ModuleManifest = $env:HTTPCACHE_MODULE_MANIFEST
 )
 
@@ -50,31 +53,42 @@ function New-FakeCachedResponse {
 
 # The code under test: a function of the user's that calls Invoke-CachedWebRequest.
 function Get-UserName {
-    param([int] $Id)
-    $response = Invoke-CachedWebRequest "https://api.example.com/users/$Id"
+    param([string] $BaseUri, [int] $Id)
+    $response = Invoke-CachedWebRequest "$BaseUri/users/$Id"
     if ($response.StatusCode -ne 200) { throw "HTTP $($response.StatusCode)" }
-    $name = $response.Content.Split('"')[3]
+    $name = [regex]::Match($response.Content, '"name"\s*:\s*"([^"]*)"').Groups[1].Value
     if ($response.FromCache) { "$name (cached)" } else { $name }
 }
+
+# First the real thing, so the mock below imitates what HttpCache does rather than what the test assumes:
+# the real cmdlet's first answer comes from the origin, the second from the cache, with these properties.
+$session = New-HttpCacheSession -Backend Memory
+$PSDefaultParameterValues['Invoke-CachedWebRequest:Session'] = $session
+$realNames = @((Get-UserName -BaseUri $BaseUri -Id 1), (Get-UserName -BaseUri $BaseUri -Id 1))
+$realHit = Invoke-CachedWebRequest "$BaseUri/users/1"
+$PSDefaultParameterValues.Remove('Invoke-CachedWebRequest:Session')
 
 # The mock: what Pester's `Mock Invoke-CachedWebRequest { New-FakeCachedResponse ... }` installs.
 $script:calls = 0
 function Invoke-CachedWebRequest {
     param([Parameter(Position = 0)] [string] $Uri)
     $script:calls++
-    New-FakeCachedResponse -Uri $Uri -Content '{"name":"Ada"}'
+    New-FakeCachedResponse -Uri $Uri -Content '{"id":1,"name":"Ada"}'
 }
 
-$name = Get-UserName -Id 1
-if ($name -ne 'Ada (cached)') { throw "Get-UserName returned '$name'." }
+$name = Get-UserName -BaseUri 'https://api.example.com' -Id 1
+if ($name -ne $realNames[1]) { throw "With the mock Get-UserName returned '$name'; with a real cache hit, '$($realNames[1])'." }
 if ($script:calls -ne 1) { throw "The mock was called $script:calls times." }
 
 $fake = New-FakeCachedResponse -Uri 'https://api.example.com/users/1' -Content '{}'
-if ($fake.PSObject.TypeNames[0] -ne 'HttpCache.CachedResponse') { throw 'The fake does not carry the type name.' }
-$real = @([HttpCache.CachedResponse].GetProperties() | ForEach-Object Name)
+if ($fake.PSObject.TypeNames[0] -ne $realHit.PSObject.TypeNames[0]) { throw 'The fake does not carry the real type name.' }
+$real = @($realHit.PSObject.Properties | Where-Object MemberType -eq 'Property' | ForEach-Object Name)
 $missing = @($real | Where-Object { $null -eq $fake.PSObject.Properties[$_] })
 if ($missing.Count -gt 0) { throw "The fake lacks $($missing -join ', ') of HttpCache.CachedResponse." }
+if ($fake.Reason -ne $realHit.Reason) { throw "The fake says '$($fake.Reason)' where a real hit says '$($realHit.Reason)'." }
 
+"REAL=$($realNames -join '|')"
+"REAL-REASON=$($realHit.Reason)"
 "NAME=$name"
 "CALLS=$script:calls"
 "TYPENAME=$($fake.PSObject.TypeNames[0])"

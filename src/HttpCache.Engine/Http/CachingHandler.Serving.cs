@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Net;
+using HttpCache.Engine.Diagnostics;
+using HttpCache.Engine.Policy;
+
+namespace HttpCache.Engine.Http;
+
+/// <summary>
+/// A stored answer the policy says to serve, shaped by the request: the caller's own If-None-Match /
+/// If-Modified-Since (RFC 9111 §4.3.2) and Range / If-Range (RFC 9110 §14, §13.1.5).
+/// </summary>
+public sealed partial class CachingHandler
+{
+    /// <summary>The fields a 206 made from the store describes its part with, replaced from the stored answer.</summary>
+    private static readonly string[] PartFields = ["Content-Length", "Content-Range"];
+
+    private async Task<HttpResponseMessage> ServeStoredAsync(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason, CacheRequestOptions options, CancellationToken cancellationToken)
+    {
+        if (CachePolicy.HasCacheConditional(request))
+        {
+            if (CachePolicy.EvaluatesToNotModified(request, stored))
+            {
+                return NotModifiedFromStore(request, stored, decision, info, now, staleReason);
+            }
+
+            info.Add(CacheEventId.Decision, CacheDiagnosticLevel.Verbose, "The request's condition does not hold for the stored answer: the stored answer is sent.");
+        }
+
+        // A body streamed to the store is served whole: a cache may always ignore Range (RFC 9110 §14.2).
+        var range = stored.Record.BodyStreamed ? new RangeDecision(RangeAction.Whole) : CachePolicy.RangeFromStore(request, stored, stored.Body.Length);
+        switch (range.Action)
+        {
+            case RangeAction.Origin:
+                return await BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken).ConfigureAwait(false);
+            case RangeAction.Partial:
+                var answer = Hit(request, stored, decision, info, now, staleReason);
+                var part = new ByteArrayContent(stored.Body, (int)range.First, (int)(range.Last - range.First + 1));
+                foreach (var (name, values) in answer.Content.Headers.NonValidated)
+                {
+                    if (!PartFields.Contains(name, StringComparer.OrdinalIgnoreCase))
+                    {
+                        part.Headers.TryAddWithoutValidation(name, values);
+                    }
+                }
+
+                part.Headers.TryAddWithoutValidation("Content-Range", string.Create(CultureInfo.InvariantCulture, $"bytes {range.First}-{range.Last}/{stored.Body.Length}"));
+                answer.Content.Dispose();
+                answer.Content = part;
+                answer.StatusCode = HttpStatusCode.PartialContent;
+                answer.ReasonPhrase = null;
+                info.Add(CacheEventId.Decision, CacheDiagnosticLevel.Verbose, $"Range answered from the stored answer: bytes {range.First}-{range.Last} of {stored.Body.Length}.");
+                return answer;
+            default:
+                return Hit(request, stored, decision, info, now, staleReason);
+        }
+    }
+
+    /// <summary>
+    /// A 304 made from the stored answer: it carries the stored Cache-Control, Content-Location, Date, ETag,
+    /// Expires and Vary (RFC 9110 §15.4.5) and the cache's Age.
+    /// </summary>
+    private HttpResponseMessage NotModifiedFromStore(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason)
+    {
+        var full = Hit(request, stored, decision, info, now, staleReason);
+        var notModified = new HttpResponseMessage(HttpStatusCode.NotModified)
+        {
+            Version = stored.Version,
+            RequestMessage = request,
+            Content = new ByteArrayContent([]),
+        };
+        foreach (var (name, values) in CachePolicy.NotModifiedHeaders(stored))
+        {
+            if (!notModified.Headers.TryAddWithoutValidation(name, values))
+            {
+                notModified.Content.Headers.TryAddWithoutValidation(name, values);
+            }
+        }
+
+        notModified.Headers.Age = full.Headers.Age;
+        full.Dispose();
+        info.Add(CacheEventId.Decision, CacheDiagnosticLevel.Verbose, "The request's condition holds for the stored answer: answered 304 Not Modified from the cache.");
+        return notModified;
+    }
+}
