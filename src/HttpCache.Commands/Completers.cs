@@ -136,6 +136,16 @@ internal sealed class IgnoredParameterCompleter : FixedListCompleter
     }
 }
 
+/// <summary>Completes -TargetedCacheControl with RFC 9213's CDN-Cache-Control.</summary>
+internal sealed class TargetedCacheControlCompleter : FixedListCompleter
+{
+    public TargetedCacheControlCompleter()
+        : base(
+            ("CDN-Cache-Control", "RFC 9213's field for CDNs."))
+    {
+    }
+}
+
 /// <summary>Completes -MatchHeaders: $true (every header) or common request header names.</summary>
 internal sealed class MatchHeadersCompleter : FixedListCompleter
 {

@@ -11,6 +11,7 @@ public sealed class EnableHttpCacheCommand : PSCmdlet
 {
     /// <summary>The session the calls go through (default: the shared default session).</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>Global (the default): every script and the prompt of this runspace; Local: the calling script's or function's own scope.</summary>

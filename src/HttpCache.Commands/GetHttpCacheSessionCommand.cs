@@ -17,6 +17,7 @@ public sealed class GetHttpCacheSessionCommand : PSCmdlet
     [Parameter(Position = 0, ParameterSetName = ListSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public string[]? Name { get; set; }
 
     /// <summary>Outputs the drop-in caching a plain Invoke-WebRequest call reaches from here (HttpCache.DropIn; Enabled is False when none).</summary>

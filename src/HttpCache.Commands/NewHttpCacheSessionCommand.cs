@@ -127,11 +127,13 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     [ValidateNotNull]
     [AllowEmptyCollection]
+    [ArgumentCompleter(typeof(IgnoredParameterCompleter))]
     public string[]? ExcludeFromKey { get; set; }
 
     /// <summary>The secret under which secrets are digested for keys; the same on every machine sharing a Redis store. Default: $env:HTTPCACHE_KEY_SECRET, else a per-user key file (local stores).</summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public System.Security.SecureString? KeySecret { get; set; }
 
     /// <summary>$true (every request header) or the request headers that become part of the key.</summary>
@@ -152,6 +154,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     [ValidateNotNull]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(TargetedCacheControlCompleter))]
     public string? TargetedCacheControl { get; set; }
 
     /// <summary>A StackExchange.Redis configuration string: 'host:port,password=…,ssl=true', a Cluster's endpoints…</summary>

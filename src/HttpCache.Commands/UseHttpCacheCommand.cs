@@ -11,10 +11,12 @@ public sealed class UseHttpCacheCommand : PSCmdlet
 {
     /// <summary>The session the block's calls go through (default: the shared default session).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
     /// <summary>The code to run, in the caller's scope (as ForEach-Object and Measure-Command run theirs): its variables stay, its output is this command's.</summary>
     [Parameter(Mandatory = true, Position = 0)]
+    [ArgumentCompleter(typeof(NoCompletion))]
     public ScriptBlock ScriptBlock { get; set; } = null!;
 
     /// <inheritdoc />
