@@ -1,18 +1,25 @@
+using System.Collections.ObjectModel;
+using System.Management.Automation;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.RegularExpressions;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Policy;
 
 namespace HttpCache;
 
 /// <summary>
-/// An answer of Invoke-CachedWebRequest: what Invoke-WebRequest gives (status, headers, content) and how
-/// the cache served it (FromCache, Reason, ExpiresAt…).
+/// An answer of Invoke-CachedWebRequest: every property of Invoke-WebRequest's answer (BasicHtmlWebResponseObject
+/// for text, WebResponseObject otherwise), with the same types, and how the cache served it (FromCache, Reason,
+/// ExpiresAt…).
 /// </summary>
-public sealed class CachedResponse
+public sealed partial class CachedResponse
 {
     private readonly byte[] body;
     private MemoryStream? rawContentStream;
+    private ReadOnlyCollection<PSObject>? links;
+    private ReadOnlyCollection<PSObject>? images;
+    private ReadOnlyCollection<PSObject>? inputFields;
 
     internal CachedResponse(HttpResponseMessage response, byte[] body, CacheResponseInfo? info, string method, string uri)
     {
@@ -20,9 +27,18 @@ public sealed class CachedResponse
         Method = method;
         Uri = response.RequestMessage?.RequestUri?.AbsoluteUri ?? uri;
         StatusCode = (int)response.StatusCode;
-        StatusDescription = response.ReasonPhrase ?? string.Empty;
+        // As Invoke-WebRequest: the status code's name (NotFound), not the reason phrase.
+        StatusDescription = response.StatusCode.ToString();
+        ReasonPhrase = response.ReasonPhrase ?? string.Empty;
         Headers = ReadHeaders(response);
-        Content = Decode(body, response.Content?.Headers.ContentType);
+        var contentType = response.Content?.Headers.ContentType;
+        Text = Decode(body, contentType, out var encoding);
+        IsText = IsTextType(contentType?.MediaType);
+        Encoding = IsText ? encoding : null;
+        Content = IsText ? Text : body;
+        RawContent = RawHeader(response) + (IsText ? Text : AsciiView(body));
+        RelationLink = ParseLinkHeader(response, Uri);
+        BaseResponse = response;
         Age = response.Headers.Age;
 
         if (info is not null)
@@ -53,14 +69,44 @@ public sealed class CachedResponse
     /// <summary>The HTTP status code.</summary>
     public int StatusCode { get; }
 
-    /// <summary>The reason phrase: OK, Not Found, Not Cached…</summary>
+    /// <summary>The status code's name, as Invoke-WebRequest's: OK, NotFound, GatewayTimeout…</summary>
     public string StatusDescription { get; }
 
-    /// <summary>Response and content headers, by case-insensitive name.</summary>
-    public Dictionary<string, string[]> Headers { get; }
+    /// <summary>The reason phrase the answer came with: OK, Not Found, Not Cached…</summary>
+    public string ReasonPhrase { get; }
 
-    /// <summary>The body decoded by the Content-Type's charset (UTF-8 when it names none).</summary>
-    public string Content { get; }
+    /// <summary>Response and content headers, by case-insensitive name, typed as Invoke-WebRequest's.</summary>
+    public Dictionary<string, IEnumerable<string>> Headers { get; }
+
+    /// <summary>
+    /// The body as Invoke-WebRequest gives it: text (decoded by the Content-Type's charset, UTF-8 when it names
+    /// none) for text, XML and JSON types; the bytes otherwise.
+    /// </summary>
+    public object Content { get; }
+
+    /// <summary>The encoding the text was decoded with; empty when the body is not text.</summary>
+    public Encoding? Encoding { get; }
+
+    /// <summary>The status line, the headers and the content, as Invoke-WebRequest's RawContent.</summary>
+    public string RawContent { get; }
+
+    /// <summary>The Link header's relations (next, prev…) to absolute URLs, as Invoke-WebRequest's RelationLink.</summary>
+    public Dictionary<string, string> RelationLink { get; }
+
+    /// <summary>The answer as .NET gave it (already read; headers and status stay readable).</summary>
+    public HttpResponseMessage BaseResponse { get; }
+
+    /// <summary>The &lt;a&gt; elements of a text body: outerHTML, tagName and one property per attribute.</summary>
+    public ReadOnlyCollection<PSObject> Links => links ??= Elements(LinkRegex(), "A");
+
+    /// <summary>The &lt;img&gt; elements of a text body.</summary>
+    public ReadOnlyCollection<PSObject> Images => images ??= Elements(ImageRegex(), "IMG");
+
+    /// <summary>The &lt;input&gt; elements of a text body.</summary>
+    public ReadOnlyCollection<PSObject> InputFields => inputFields ??= Elements(InputFieldRegex(), "INPUT");
+
+    /// <summary>The file -OutFile wrote, if any.</summary>
+    public string? OutFile { get; internal set; }
 
     /// <summary>The body's length in bytes.</summary>
     public long RawContentLength => body.LongLength;
@@ -100,18 +146,24 @@ public sealed class CachedResponse
 
     internal byte[] Body => body;
 
+    /// <summary>The body decoded as text whatever its type: what Invoke-CachedRestMethod and error details read.</summary>
+    internal string Text { get; }
+
+    /// <summary>True when Invoke-WebRequest would read the body as text (text/*, XML and JSON types).</summary>
+    internal bool IsText { get; }
+
     /// <summary>
     /// The cache's diagnostics for this answer, in order; written by the cmdlet as verbose and warning
     /// messages. Framework types only: see <see cref="CacheSession"/> on engine types in this assembly's public types.
     /// </summary>
     internal IReadOnlyList<(bool IsWarning, string Message)> Diagnostics { get; } = [];
 
-    /// <summary>The content, as Invoke-WebRequest's answer gives it.</summary>
-    public override string ToString() => Content;
+    /// <summary>The content, as Invoke-WebRequest's answer gives it: the text, or an ASCII view of the bytes.</summary>
+    public override string ToString() => IsText ? Text : AsciiView(body);
 
-    private static Dictionary<string, string[]> ReadHeaders(HttpResponseMessage response)
+    private static Dictionary<string, IEnumerable<string>> ReadHeaders(HttpResponseMessage response)
     {
-        var headers = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
+        var headers = new Dictionary<string, IEnumerable<string>>(StringComparer.OrdinalIgnoreCase);
         void Add(HttpHeaders source)
         {
             foreach (var (name, values) in source.NonValidated)
@@ -130,8 +182,136 @@ public sealed class CachedResponse
         return headers;
     }
 
-    private static string Decode(byte[] body, MediaTypeHeaderValue? contentType)
+    // As Invoke-WebRequest's ContentHelper.IsText: text/*, the XML types and the JSON and JavaScript types.
+    private static bool IsTextType(string? mediaType)
     {
+        if (string.IsNullOrEmpty(mediaType))
+        {
+            return false;
+        }
+
+        var media = mediaType.ToLowerInvariant();
+        return media.StartsWith("text/", StringComparison.Ordinal)
+            || media is "application/xml" or "application/xml-external-parsed-entity" or "application/xml-dtd"
+            || media.EndsWith("+xml", StringComparison.Ordinal)
+            || media is "application/json" or "application/x-javascript" or "application/javascript"
+            || media.EndsWith("+json", StringComparison.Ordinal);
+    }
+
+    // Invoke-WebRequest's status line and header block: "HTTP/1.1 200 OK", one "Name: value" line per value.
+    private static string RawHeader(HttpResponseMessage response)
+    {
+        var raw = new StringBuilder();
+        raw.Append("HTTP/").Append(response.Version).Append(' ').Append((int)response.StatusCode).Append(' ').Append(response.StatusCode.ToString()).AppendLine();
+        foreach (HttpHeaders? headers in new HttpHeaders?[] { response.Headers, response.Content?.Headers })
+        {
+            if (headers is null)
+            {
+                continue;
+            }
+
+            foreach (var (name, values) in headers)
+            {
+                foreach (var value in values)
+                {
+                    raw.Append(name).Append(": ").Append(value).AppendLine();
+                }
+            }
+        }
+
+        return raw.AppendLine().ToString();
+    }
+
+    // Invoke-WebRequest shows bytes as ASCII, control characters other than white space as dots.
+    private static string AsciiView(byte[] bytes)
+    {
+        var chars = Encoding.ASCII.GetChars(bytes);
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (char.IsControl(chars[i]) && !char.IsWhiteSpace(chars[i]))
+            {
+                chars[i] = '.';
+            }
+        }
+
+        return new string(chars);
+    }
+
+    // RFC 8288 Link header, read as Invoke-WebRequest reads it: the URL in angle brackets and its rel, the first of each rel kept.
+    private static Dictionary<string, string> ParseLinkHeader(HttpResponseMessage response, string requestUri)
+    {
+        var relations = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (response.Headers.TryGetValues("Link", out var values) && System.Uri.TryCreate(requestUri, UriKind.Absolute, out var baseUri))
+        {
+            foreach (var header in values)
+            {
+                foreach (Match match in LinkHeaderRegex().Matches(header))
+                {
+                    var url = match.Groups["url"].Value;
+                    var rel = match.Groups["rel"].Value;
+                    if (url.Length != 0 && rel.Length != 0 && !relations.ContainsKey(rel) && System.Uri.TryCreate(baseUri, url, out var absolute))
+                    {
+                        relations.Add(rel, absolute.AbsoluteUri);
+                    }
+                }
+            }
+        }
+
+        return relations;
+    }
+
+    private ReadOnlyCollection<PSObject> Elements(Regex element, string tagName)
+    {
+        var found = new List<PSObject>();
+        if (IsText)
+        {
+            foreach (Match match in element.Matches(Text))
+            {
+                var item = new PSObject();
+                item.Properties.Add(new PSNoteProperty("outerHTML", match.Value));
+                item.Properties.Add(new PSNoteProperty("tagName", tagName));
+                foreach (Match attribute in AttributesRegex().Matches(TagRegex().Match(match.Value).Value))
+                {
+                    var pair = AttributeNameValueRegex().Match(attribute.Value);
+                    var value = pair.Groups[2].Success ? pair.Groups[2].Value
+                        : pair.Groups[3].Success ? pair.Groups[3].Value
+                        : pair.Groups[4].Success ? pair.Groups[4].Value
+                        : null;
+                    item.Properties.Add(new PSNoteProperty(pair.Groups[1].Value, value));
+                }
+
+                found.Add(item);
+            }
+        }
+
+        return new ReadOnlyCollection<PSObject>(found);
+    }
+
+    // The HTML patterns of Invoke-WebRequest's BasicHtmlWebResponseObject: the same elements and attributes, not a DOM.
+    [GeneratedRegex(@"<a\s+[^>]*(/>|>.*?</a>)", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex LinkRegex();
+
+    [GeneratedRegex(@"<img\s[^>]*?>", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex ImageRegex();
+
+    [GeneratedRegex(@"<input\s+[^>]*(/?>|>.*?</input>)", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex InputFieldRegex();
+
+    [GeneratedRegex(@"<\w+((\s+[^""'>/=\s\p{Cc}]+(\s*=\s*(?:"".*?""|'.*?'|[^'"">\s]+))?)+\s*|\s*)/?>", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex TagRegex();
+
+    [GeneratedRegex(@"(?<=\s+)([^""'>/=\s\p{Cc}]+(\s*=\s*(?:"".*?""|'.*?'|[^'"">\s]+))?)", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex AttributesRegex();
+
+    [GeneratedRegex(@"([^""'>/=\s\p{Cc}]+)(?:\s*=\s*(?:""(.*?)""|'(.*?)'|([^'"">\s]+)))?", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex AttributeNameValueRegex();
+
+    [GeneratedRegex("<(?<url>.*?)>;\\s*rel=(?<quoted>\")?(?<rel>(?(quoted).*?|[^,;]*))(?(quoted)\")")]
+    private static partial Regex LinkHeaderRegex();
+
+    private static string Decode(byte[] body, MediaTypeHeaderValue? contentType, out Encoding used)
+    {
+        used = Encoding.UTF8;
         if (body.Length == 0)
         {
             return string.Empty;
@@ -153,6 +333,8 @@ public sealed class CachedResponse
 
         // A byte order mark wins over the header, as browsers do.
         using var reader = new StreamReader(new MemoryStream(body, writable: false), encoding, detectEncodingFromByteOrderMarks: true);
-        return reader.ReadToEnd();
+        var text = reader.ReadToEnd();
+        used = reader.CurrentEncoding;
+        return text;
     }
 }

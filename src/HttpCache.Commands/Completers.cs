@@ -146,6 +146,23 @@ internal sealed class TargetedCacheControlCompleter : FixedListCompleter
     }
 }
 
+/// <summary>Completes -ExcludeFromKey with tracking parameters, which never change an answer (credentials are left to the user's judgement).</summary>
+internal sealed class ExcludeFromKeyCompleter : FixedListCompleter
+{
+    public ExcludeFromKeyCompleter()
+        : base(
+            ("utm_source", "A tracking parameter."),
+            ("utm_medium", "A tracking parameter."),
+            ("utm_campaign", "A tracking parameter."),
+            ("utm_term", "A tracking parameter."),
+            ("utm_content", "A tracking parameter."),
+            ("gclid", "Google's click id."),
+            ("fbclid", "Facebook's click id."),
+            ("X-Request-Id", "A request id header."))
+    {
+    }
+}
+
 /// <summary>Completes -MatchHeaders: $true (every header) or common request header names.</summary>
 internal sealed class MatchHeadersCompleter : FixedListCompleter
 {

@@ -16,9 +16,6 @@ internal static class ErrorIds
     /// <summary>-Body or -Headers cannot be turned into a request.</summary>
     public const string InvalidRequest = nameof(InvalidRequest);
 
-    /// <summary>The origin (or the cache, for -OnlyIfCached) answered with a status outside 200-299.</summary>
-    public const string WebResponseError = nameof(WebResponseError);
-
     /// <summary>The request failed before an answer came: DNS, connection, TLS, a dropped connection.</summary>
     public const string RequestFailed = nameof(RequestFailed);
 
@@ -69,4 +66,63 @@ internal static class ErrorIds
 
     /// <summary>Parameters that cannot be used together (e.g. -OutFile with -ThrottleLimit, one file for many answers).</summary>
     public const string ConflictingParameters = nameof(ConflictingParameters);
+
+    // Invoke-WebRequest's own ErrorIds, so that scripts filtering on them work with the cached twins unchanged.
+
+    /// <summary>The origin (or the cache, for -OnlyIfCached) answered with a status outside 200-299; also a request that failed on the way.</summary>
+    public const string WebCmdletWebResponseException = nameof(WebCmdletWebResponseException);
+
+    /// <summary>-WebSession and -SessionVariable together.</summary>
+    public const string SessionConflict = "WebCmdletSessionConflictException";
+
+    /// <summary>-Authentication with -UseDefaultCredentials.</summary>
+    public const string AuthenticationConflict = "WebCmdletAuthenticationConflictException";
+
+    /// <summary>-Authentication with both -Token and -Credential.</summary>
+    public const string AuthenticationTokenConflict = "WebCmdletAuthenticationTokenConflictException";
+
+    /// <summary>-Authentication Basic without -Credential.</summary>
+    public const string AuthenticationCredentialNotSupplied = "WebCmdletAuthenticationCredentialNotSuppliedException";
+
+    /// <summary>-Authentication Bearer or OAuth without -Token.</summary>
+    public const string AuthenticationTokenNotSupplied = "WebCmdletAuthenticationTokenNotSuppliedException";
+
+    /// <summary>Credentials over plain http without -AllowUnencryptedAuthentication.</summary>
+    public const string AllowUnencryptedAuthenticationRequired = "WebCmdletAllowUnencryptedAuthenticationRequiredException";
+
+    /// <summary>-Credential with -UseDefaultCredentials.</summary>
+    public const string CredentialConflict = "WebCmdletCredentialConflictException";
+
+    /// <summary>-ProxyCredential with -ProxyUseDefaultCredentials.</summary>
+    public const string ProxyCredentialConflict = "WebCmdletProxyCredentialConflictException";
+
+    /// <summary>-ProxyCredential or -ProxyUseDefaultCredentials without -Proxy.</summary>
+    public const string ProxyUriNotSupplied = "WebCmdletProxyUriNotSuppliedException";
+
+    /// <summary>-Body with -InFile.</summary>
+    public const string BodyConflict = "WebCmdletBodyConflictException";
+
+    /// <summary>-Body with -Form.</summary>
+    public const string BodyFormConflict = "WebCmdletBodyFormConflictException";
+
+    /// <summary>-InFile with -Form.</summary>
+    public const string FormInFileConflict = "WebCmdletFormInFileConflictException";
+
+    /// <summary>-PassThru or -Resume without -OutFile.</summary>
+    public const string OutFileMissing = "WebCmdletOutFileMissingException";
+
+    /// <summary>A client certificate that cannot be found or used.</summary>
+    public const string WebCmdletCertificateException = nameof(WebCmdletCertificateException);
+
+    /// <summary>An https answer redirects to http and -AllowInsecureRedirect was not given.</summary>
+    public const string InsecureRedirection = nameof(InsecureRedirection);
+
+    /// <summary>-MaximumRedirection 0 and the answer is a redirect (written after the answer, as Invoke-WebRequest).</summary>
+    public const string MaximumRedirectExceeded = nameof(MaximumRedirectExceeded);
+
+    /// <summary>-WebSession is not a WebRequestSession, or the host has none for -SessionVariable.</summary>
+    public const string InvalidWebSession = nameof(InvalidWebSession);
+
+    /// <summary>-InFile names no file.</summary>
+    public const string InFileNotFound = "WebCmdletInFileNotFilePathException";
 }

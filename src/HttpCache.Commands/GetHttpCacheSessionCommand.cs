@@ -1,4 +1,6 @@
+using System.Collections;
 using System.Management.Automation;
+using System.Management.Automation.Language;
 
 namespace HttpCache.Commands;
 
@@ -17,7 +19,7 @@ public sealed class GetHttpCacheSessionCommand : PSCmdlet
     [Parameter(Position = 0, ParameterSetName = ListSet)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(NoCompletion))]
+    [ArgumentCompleter(typeof(OpenSessionNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Outputs the drop-in caching a plain Invoke-WebRequest call reaches from here (HttpCache.DropIn; Enabled is False when none).</summary>
@@ -53,5 +55,22 @@ public sealed class GetHttpCacheSessionCommand : PSCmdlet
                     literal));
             }
         }
+    }
+}
+
+/// <summary>Completes Get-HttpCacheSession -Name with the names of the open sessions (never with file names).</summary>
+internal sealed class OpenSessionNameCompleter : IArgumentCompleter
+{
+    /// <inheritdoc />
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var typed = (wordToComplete ?? string.Empty).Trim('\'', '"');
+        return SessionLifetime.Open()
+            .Select(s => s.Name)
+            .Where(n => n.StartsWith(typed, StringComparison.OrdinalIgnoreCase))
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Order(StringComparer.OrdinalIgnoreCase)
+            .Select(n => new CompletionResult(n.Contains(' ', StringComparison.Ordinal) ? $"'{n}'" : n, n, CompletionResultType.ParameterValue, $"The open cache session '{n}'."))
+            .ToList();
     }
 }

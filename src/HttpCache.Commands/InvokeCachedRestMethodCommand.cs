@@ -10,6 +10,18 @@ namespace HttpCache.Commands;
 [OutputType(typeof(PSObject), typeof(XmlDocument), typeof(string))]
 public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
 {
+    /// <summary>Follows the Link header's rel="next" pages, outputting (and caching) each.</summary>
+    [Parameter]
+    [Alias("FL")]
+    public SwitchParameter FollowRelLink { get; set; }
+
+    /// <summary>With -FollowRelLink, how many pages at most.</summary>
+    [Parameter]
+    [Alias("ML")]
+    [ValidateRange(1, int.MaxValue)]
+    [ArgumentCompleter(typeof(NoCompletion))]
+    public int MaximumFollowRelLink { get; set; } = int.MaxValue;
+
     /// <summary>A variable to receive the answer's status code, as Invoke-RestMethod's.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -30,19 +42,23 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     public string? ResponseVariable { get; set; }
 
     /// <inheritdoc />
-    private protected override void OnAnswer(CachedResponse response)
+    private protected override int FollowRelLinkPages => FollowRelLink ? MaximumFollowRelLink : 1;
+
+    /// <inheritdoc />
+    private protected override void OnAnswer(CachedResponse response, bool failing)
     {
-        // Set before the status check, as Invoke-RestMethod does, so a failed call still tells its status.
-        if (StatusCodeVariable is not null)
+        // As Invoke-RestMethod: an answer that fails the status check sets neither; its status is in the error.
+        if (StatusCodeVariable is not null && !failing)
         {
             SessionState.PSVariable.Set(StatusCodeVariable, response.StatusCode);
         }
 
-        if (ResponseHeadersVariable is not null)
+        if (ResponseHeadersVariable is not null && !failing)
         {
             SessionState.PSVariable.Set(ResponseHeadersVariable, response.Headers);
         }
 
+        // The cache's own variable is set either way: why an error status was served is worth knowing.
         if (ResponseVariable is not null)
         {
             SessionState.PSVariable.Set(ResponseVariable, response);
@@ -53,7 +69,7 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     private protected override void WriteAnswer(CachedResponse response)
     {
         var contentType = response.Headers.TryGetValue("Content-Type", out var values) ? values.FirstOrDefault() : null;
-        var converted = RestContent.Convert(response.Content, contentType);
+        var converted = RestContent.Convert(response.Text, contentType);
         WriteVerbose($"{response.Method} {response.Uri}: {converted.Kind} content ({response.RawContentLength} bytes{(contentType is null ? string.Empty : ", " + contentType)}).");
         if (!converted.HasValue)
         {

@@ -127,7 +127,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     [ValidateNotNull]
     [AllowEmptyCollection]
-    [ArgumentCompleter(typeof(IgnoredParameterCompleter))]
+    [ArgumentCompleter(typeof(ExcludeFromKeyCompleter))]
     public string[]? ExcludeFromKey { get; set; }
 
     /// <summary>The secret under which secrets are digested for keys; the same on every machine sharing a Redis store. Default: $env:HTTPCACHE_KEY_SECRET, else a per-user key file (local stores).</summary>

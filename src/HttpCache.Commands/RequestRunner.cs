@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Management.Automation;
 using HttpCache.Engine.Diagnostics;
+using HttpCache.Engine.Http;
 using HttpCache.Engine.Policy;
 
 namespace HttpCache.Commands;
@@ -33,27 +34,43 @@ internal sealed class RequestRunner : IDisposable
 
     private bool IsBatch => cmdlet.MyInvocation.BoundParameters.ContainsKey(nameof(CachedRequestCommandBase.ThrottleLimit));
 
-    /// <summary>ProcessRecord: sends now, or collects for the batch.</summary>
+    /// <summary>ProcessRecord: sends now, or collects for the batch. With -FollowRelLink, each next page is fetched (and cached) in turn.</summary>
     public void Process()
     {
         var batch = IsBatch;
-        var prepared = Prepare(batch);
-        if (prepared is null)
+        Uri? next = null;
+        var pages = 0;
+        do
         {
-            return;
-        }
+            var prepared = Prepare(batch, next);
+            if (prepared is null)
+            {
+                return;
+            }
 
-        if (batch)
-        {
-            pending.Add(prepared);
-            return;
-        }
+            if (batch)
+            {
+                pending.Add(prepared);
+                return;
+            }
 
-        using (prepared)
-        {
-            var outcome = engine.Run(token => SendAsync(prepared, cmdlet.TimeoutSec, token));
-            Complete(outcome, batch: false);
+            using (prepared)
+            {
+                var outcome = engine.Run(token => SendAsync(prepared, cmdlet.ConnectionTimeoutSeconds, cmdlet.OperationTimeoutSeconds, token));
+                if (!Complete(outcome, batch: false))
+                {
+                    return;
+                }
+
+                next = outcome.Response!.RelationLink.TryGetValue("next", out var link) && System.Uri.TryCreate(link, UriKind.Absolute, out var nextUri) ? nextUri : null;
+            }
+
+            if (next is not null && pages + 1 < cmdlet.RelLinksToFollow)
+            {
+                cmdlet.WriteVerbose($"Following rel link {next.AbsoluteUri}");
+            }
         }
+        while (next is not null && ++pages < cmdlet.RelLinksToFollow);
     }
 
     /// <summary>EndProcessing: runs the batch, if any.</summary>
@@ -79,9 +96,16 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>Checks the current pipeline item and builds its request; null when it failed (the error is reported).</summary>
-    private PreparedRequest? Prepare(bool batch)
+    private PreparedRequest? Prepare(bool batch, Uri? followed = null)
     {
-        var uri = WebRequestBuilder.ParseUri(cmdlet.Uri, out var uriError);
+        if (Validate() is { } invalid)
+        {
+            Fail(invalid, batch);
+            return null;
+        }
+
+        var uriError = string.Empty;
+        var uri = followed ?? WebRequestBuilder.ParseUri(cmdlet.Uri, out uriError);
         if (uri is null)
         {
             // Never reaches the engine: the cache keys only absolute http(s) URLs.
@@ -89,25 +113,127 @@ internal sealed class RequestRunner : IDisposable
             return null;
         }
 
-        HttpMethod method;
-        try
+        if (!cmdlet.AllowUnencryptedAuthentication && uri.Scheme != System.Uri.UriSchemeHttps
+            && (cmdlet.Authentication != WebAuthenticationType.None || cmdlet.Credential is not null || cmdlet.UseDefaultCredentials))
         {
-            method = new HttpMethod(cmdlet.Method.Trim().ToUpperInvariant());
-        }
-        catch (FormatException ex)
-        {
-            Fail(new ErrorRecord(new ArgumentException($"'{cmdlet.Method}' is not an HTTP method: {ex.Message}", ex), ErrorIds.InvalidMethod, ErrorCategory.InvalidArgument, cmdlet.Method), batch);
+            Fail(ValidationError("The cmdlet cannot protect plain text secrets sent over unencrypted connections. To suppress this warning and send plain text secrets over unencrypted networks, reissue the command specifying the AllowUnencryptedAuthentication parameter.", ErrorIds.AllowUnencryptedAuthenticationRequired), batch);
             return null;
         }
 
+        HttpMethod method;
+        var methodName = cmdlet.CustomMethod ?? cmdlet.Method;
+        try
+        {
+            method = new HttpMethod(methodName.Trim().ToUpperInvariant());
+        }
+        catch (FormatException ex)
+        {
+            Fail(new ErrorRecord(new ArgumentException($"'{methodName}' is not an HTTP method: {ex.Message}", ex), ErrorIds.InvalidMethod, ErrorCategory.InvalidArgument, methodName), batch);
+            return null;
+        }
+
+        var webSession = PrepareWebSession(batch);
+        if (webSession is null && (cmdlet.WebSession is not null || cmdlet.SessionVariable is not null))
+        {
+            return null;
+        }
+
+        // As Invoke-WebRequest: the session keeps what this call was given (headers, agent, credentials, limits).
+        var headers = new System.Collections.Specialized.OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+        if (webSession is not null)
+        {
+            foreach (var (name, value) in webSession.Headers)
+            {
+                headers[name] = value;
+            }
+        }
+
+        if (cmdlet.Headers is not null)
+        {
+            foreach (System.Collections.DictionaryEntry entry in cmdlet.Headers)
+            {
+                var name = (entry.Key is PSObject key ? key.BaseObject : entry.Key)?.ToString() ?? string.Empty;
+                headers[name] = entry.Value;
+                if (webSession is not null && entry.Value is not null)
+                {
+                    webSession.Headers[name] = entry.Value.ToString() ?? string.Empty;
+                }
+            }
+        }
+
+        if (Authorization() is { } authorization)
+        {
+            headers["Authorization"] = authorization;
+            if (webSession is not null)
+            {
+                webSession.Headers["Authorization"] = authorization;
+            }
+        }
+
+        var body = cmdlet.Body is PSObject wrappedBody ? wrappedBody.BaseObject : cmdlet.Body;
+        if (method == HttpMethod.Get && body is System.Collections.IDictionary query)
+        {
+            // As Invoke-WebRequest: a GET's dictionary body is its query string.
+            uri = WebRequestBuilder.WithQuery(uri, query);
+            body = null;
+        }
+
         var outFile = cmdlet.OutFile is null ? null : cmdlet.ResolveOutFile(cmdlet.OutFile);
+        long? resumeFrom = null;
+        if (cmdlet.Resume && outFile is not null)
+        {
+            resumeFrom = File.Exists(outFile) ? new FileInfo(outFile).Length : 0;
+        }
+
+        string? inFile = null;
+        if (cmdlet.InFile is not null)
+        {
+            inFile = cmdlet.ResolveOutFile(cmdlet.InFile);
+            if (!File.Exists(inFile))
+            {
+                Fail(new ErrorRecord(new FileNotFoundException($"Cannot find the -InFile '{cmdlet.InFile}'.", inFile), ErrorIds.InFileNotFound, ErrorCategory.ObjectNotFound, cmdlet.InFile), batch);
+                return null;
+            }
+        }
+
+        var userAgent = cmdlet.UserAgent ?? webSession?.UserAgent;
+        if (webSession is not null && cmdlet.UserAgent is not null)
+        {
+            webSession.UserAgent = cmdlet.UserAgent;
+        }
+
+        TransportSettings transport;
+        try
+        {
+            transport = Transport(webSession);
+        }
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            Fail(new ErrorRecord(ex, ErrorIds.WebCmdletCertificateException, ErrorCategory.SecurityError, cmdlet.CertificateThumbprint), batch);
+            return null;
+        }
+
         var session = Sessions.Resolve(cmdlet, cmdlet.Session);
         HttpRequestMessage request;
         try
         {
-            request = WebRequestBuilder.Build(method, uri, cmdlet.Headers, cmdlet.Body, cmdlet.ContentType, cmdlet.UserAgent);
+            request = WebRequestBuilder.Build(new WebRequestParts(method, uri)
+            {
+                Headers = headers,
+                Body = body,
+                Form = cmdlet.Form,
+                InFile = inFile,
+                ContentType = cmdlet.ContentType,
+                UserAgent = userAgent,
+                TransferEncoding = cmdlet.TransferEncoding,
+                SkipHeaderValidation = cmdlet.SkipHeaderValidation,
+                DisableKeepAlive = cmdlet.DisableKeepAlive,
+                HttpVersion = cmdlet.HttpVersion,
+                Cookie = webSession?.Cookies.GetCookieHeader(uri),
+                RangeFrom = resumeFrom,
+            });
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
         {
             Fail(new ErrorRecord(ex, ErrorIds.InvalidRequest, ErrorCategory.InvalidArgument, uri), batch);
             return null;
@@ -130,37 +256,246 @@ internal sealed class RequestRunner : IDisposable
                 CachedRequestCommandBase.OnlyIfCachedSet => CacheMode.OnlyIfCached,
                 _ => CacheMode.Default,
             },
-            Timeout = cmdlet.TimeoutSec > 0 ? TimeSpan.FromSeconds(cmdlet.TimeoutSec) : null,
+            Timeout = cmdlet.ConnectionTimeoutSeconds > 0 ? TimeSpan.FromSeconds(cmdlet.ConnectionTimeoutSeconds) : null,
+            Transport = transport,
         };
 
-        return new PreparedRequest(uri, session, request, options, outFile, streamToFile: outFile is not null && !cmdlet.PassThru);
+        return new PreparedRequest(uri, session, request, options, outFile, streamToFile: outFile is not null && !cmdlet.PassThru && resumeFrom is null, webSession, resumeFrom);
+    }
+
+    /// <summary>Invoke-WebRequest's checks of parameters that do not go together, with its ErrorIds; null when they fit.</summary>
+    private ErrorRecord? Validate()
+    {
+        var c = cmdlet;
+        var bound = c.MyInvocation.BoundParameters;
+        string? message = null;
+        string? id = null;
+        if (c.WebSession is not null && c.SessionVariable is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: Session and SessionVariable. Specify either Session or SessionVariable, then retry.", ErrorIds.SessionConflict);
+        }
+        else if (c.WebSession is not null && WebSessionAdapter.From(c.WebSession) is null)
+        {
+            (message, id) = ($"-WebSession takes a {WebSessionAdapter.TypeName} (from -SessionVariable or New-Object), not a {(c.WebSession is PSObject p ? p.BaseObject : c.WebSession).GetType().FullName}.", ErrorIds.InvalidWebSession);
+        }
+        else if (c.UseDefaultCredentials && c.Authentication != WebAuthenticationType.None)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: Authentication and UseDefaultCredentials. Authentication does not support Default Credentials. Specify either Authentication or UseDefaultCredentials, then retry.", ErrorIds.AuthenticationConflict);
+        }
+        else if (c.Authentication != WebAuthenticationType.None && c.Token is not null && c.Credential is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: Credential and Token. Specify either Credential or Token, then retry.", ErrorIds.AuthenticationTokenConflict);
+        }
+        else if (c.Authentication == WebAuthenticationType.Basic && c.Credential is null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following parameter is missing: Credential. Provide a valid Credential, then retry.", ErrorIds.AuthenticationCredentialNotSupplied);
+        }
+        else if (c.Authentication is WebAuthenticationType.Bearer or WebAuthenticationType.OAuth && c.Token is null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following parameter is missing: Token. Provide a valid Token, then retry.", ErrorIds.AuthenticationTokenNotSupplied);
+        }
+        else if (c.UseDefaultCredentials && c.Credential is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: Credential and UseDefaultCredentials. Specify either Credential or UseDefaultCredentials, then retry.", ErrorIds.CredentialConflict);
+        }
+        else if (c.NoProxy && (c.Proxy is not null || c.ProxyCredential is not null || c.ProxyUseDefaultCredentials))
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: NoProxy and Proxy. Specify either NoProxy or Proxy, then retry.", ErrorIds.ConflictingParameters);
+        }
+        else if (c.ProxyUseDefaultCredentials && c.ProxyCredential is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: ProxyCredential and ProxyUseDefaultCredentials. Specify either ProxyCredential or ProxyUseDefaultCredentials, then retry.", ErrorIds.ProxyCredentialConflict);
+        }
+        else if (c.Proxy is null && (c.ProxyCredential is not null || c.ProxyUseDefaultCredentials))
+        {
+            (message, id) = ("The cmdlet cannot run because the following parameter is missing: Proxy. Provide a valid proxy URI for the Proxy parameter when using the ProxyCredential or ProxyUseDefaultCredentials parameters, then retry.", ErrorIds.ProxyUriNotSupplied);
+        }
+        else if (bound.ContainsKey(nameof(c.Method)) && c.CustomMethod is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: Method and CustomMethod. Specify either Method or CustomMethod, then retry.", ErrorIds.ConflictingParameters);
+        }
+        else if (c.Body is not null && c.InFile is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: Body and InFile. Specify either Body or Infile, then retry.", ErrorIds.BodyConflict);
+        }
+        else if (c.Body is not null && c.Form is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: Body and Form. Specify either Body or Form, then retry.", ErrorIds.BodyFormConflict);
+        }
+        else if (c.InFile is not null && c.Form is not null)
+        {
+            (message, id) = ("The cmdlet cannot run because the following conflicting parameters are specified: InFile and Form. Specify either InFile or Form, then retry.", ErrorIds.FormInFileConflict);
+        }
+        else if ((c.PassThru || c.Resume) && c.OutFile is null)
+        {
+            (message, id) = ($"The cmdlet cannot run because the following parameter is missing: OutFile. Provide a valid OutFile parameter value when using the {(c.PassThru ? "PassThru" : "Resume")} parameter, then retry.", ErrorIds.OutFileMissing);
+        }
+
+        return id is null ? null : ValidationError(message!, id);
+    }
+
+    private ErrorRecord ValidationError(string message, string id) => new(new ValidationMetadataException(message), id, ErrorCategory.InvalidArgument, cmdlet);
+
+    /// <summary>The -WebSession given, or the new one -SessionVariable names (set now, as Invoke-WebRequest); null when neither.</summary>
+    private WebSessionAdapter? PrepareWebSession(bool batch)
+    {
+        WebSessionAdapter? session = null;
+        if (cmdlet.WebSession is not null)
+        {
+            session = WebSessionAdapter.From(cmdlet.WebSession);
+        }
+        else if (cmdlet.SessionVariable is not null)
+        {
+            session = WebSessionAdapter.Create();
+            if (session is null)
+            {
+                Fail(new ErrorRecord(new PlatformNotSupportedException($"This PowerShell has no {WebSessionAdapter.TypeName} to fill -SessionVariable with."), ErrorIds.InvalidWebSession, ErrorCategory.NotImplemented, cmdlet.SessionVariable), batch);
+                return null;
+            }
+
+            cmdlet.SetVariable(cmdlet.SessionVariable, session.Session);
+        }
+
+        if (session is null)
+        {
+            return null;
+        }
+
+        if (cmdlet.Credential is not null && cmdlet.Authentication == WebAuthenticationType.None)
+        {
+            session.Credentials = cmdlet.Credential.GetNetworkCredential();
+            session.UseDefaultCredentials = false;
+        }
+        else if (cmdlet.UseDefaultCredentials)
+        {
+            session.UseDefaultCredentials = true;
+        }
+
+        if (cmdlet.Certificate is not null)
+        {
+            session.AddCertificate(cmdlet.Certificate);
+        }
+
+        if (cmdlet.MaximumRedirection > -1)
+        {
+            session.MaximumRedirection = cmdlet.MaximumRedirection;
+        }
+
+        if (cmdlet.MaximumRetryCount > 0)
+        {
+            session.MaximumRetryCount = cmdlet.MaximumRetryCount;
+            session.RetryIntervalInSeconds = cmdlet.RetryIntervalSec;
+        }
+
+        return session;
+    }
+
+    /// <summary>The Authorization header of -Authentication, as Invoke-WebRequest writes it; null without one.</summary>
+    private string? Authorization()
+    {
+        switch (cmdlet.Authentication)
+        {
+            case WebAuthenticationType.Basic when cmdlet.Credential is { } credential:
+                var password = new System.Net.NetworkCredential(string.Empty, credential.Password).Password;
+                return "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(credential.UserName + ":" + password));
+            case WebAuthenticationType.Bearer or WebAuthenticationType.OAuth when cmdlet.Token is { } token:
+                return "Bearer " + new System.Net.NetworkCredential(string.Empty, token).Password;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>How the request reaches the origin: this call's parameters over the WebSession's settings.</summary>
+    private TransportSettings Transport(WebSessionAdapter? webSession)
+    {
+        var certificates = new List<System.Security.Cryptography.X509Certificates.X509Certificate>();
+        if (webSession?.Certificates is { } sessionCertificates)
+        {
+            certificates.AddRange(sessionCertificates.Cast<System.Security.Cryptography.X509Certificates.X509Certificate>());
+        }
+        else if (cmdlet.Certificate is not null)
+        {
+            certificates.Add(cmdlet.Certificate);
+        }
+
+        if (cmdlet.CertificateThumbprint is { } thumbprint)
+        {
+            using var store = new System.Security.Cryptography.X509Certificates.X509Store(System.Security.Cryptography.X509Certificates.StoreName.My, System.Security.Cryptography.X509Certificates.StoreLocation.CurrentUser);
+            store.Open(System.Security.Cryptography.X509Certificates.OpenFlags.ReadOnly | System.Security.Cryptography.X509Certificates.OpenFlags.OpenExistingOnly);
+            var found = store.Certificates.Find(System.Security.Cryptography.X509Certificates.X509FindType.FindByThumbprint, thumbprint, validOnly: false);
+            if (found.Count == 0)
+            {
+                throw new System.Security.Cryptography.CryptographicException("The certificate thumbprint was not found in the current user's personal certificate store.");
+            }
+
+            certificates.AddRange(found);
+        }
+
+        var credentials = cmdlet.Authentication == WebAuthenticationType.None ? cmdlet.Credential?.GetNetworkCredential() : null;
+        credentials ??= webSession?.Credentials as System.Net.NetworkCredential;
+        var proxy = cmdlet.Proxy ?? (webSession?.Proxy as System.Net.WebProxy)?.Address;
+        var maximumRedirection = cmdlet.MaximumRedirection > -1 ? cmdlet.MaximumRedirection : webSession?.MaximumRedirection ?? -1;
+        var retries = cmdlet.MaximumRetryCount > 0 ? cmdlet.MaximumRetryCount : webSession?.MaximumRetryCount ?? 0;
+        var interval = cmdlet.MaximumRetryCount > 0 ? cmdlet.RetryIntervalSec : webSession?.RetryIntervalInSeconds ?? cmdlet.RetryIntervalSec;
+        return new TransportSettings
+        {
+            SkipCertificateCheck = cmdlet.SkipCertificateCheck,
+            ClientCertificates = certificates.Count == 0 ? null : certificates,
+            Credentials = credentials,
+            UseDefaultCredentials = credentials is null && (cmdlet.UseDefaultCredentials || webSession?.UseDefaultCredentials == true),
+            Proxy = cmdlet.NoProxy ? null : proxy,
+            ProxyCredentials = cmdlet.ProxyCredential?.GetNetworkCredential(),
+            ProxyUseDefaultCredentials = cmdlet.ProxyUseDefaultCredentials,
+            NoProxy = cmdlet.NoProxy,
+            SslProtocols = (System.Security.Authentication.SslProtocols)(int)cmdlet.SslProtocol,
+            UnixSocket = cmdlet.UnixSocket,
+            ConnectTimeout = cmdlet.ConnectionTimeoutSeconds > 0 ? TimeSpan.FromSeconds(cmdlet.ConnectionTimeoutSeconds) : null,
+            MaximumRedirection = maximumRedirection > -1 ? maximumRedirection : null,
+            AllowInsecureRedirect = cmdlet.AllowInsecureRedirect,
+            PreserveAuthorizationOnRedirect = cmdlet.PreserveAuthorizationOnRedirect && headersHaveAuthorization(),
+            PreserveHttpMethodOnRedirect = cmdlet.PreserveHttpMethodOnRedirect,
+            MaximumRetryCount = retries,
+            RetryInterval = TimeSpan.FromSeconds(Math.Max(1, interval)),
+        };
+
+        bool headersHaveAuthorization() => cmdlet.Authentication != WebAuthenticationType.None
+            || (cmdlet.Headers?.Contains("Authorization") ?? false)
+            || (webSession?.Headers.ContainsKey("Authorization") ?? false);
     }
 
     /// <summary>
     /// Sends one request and reads its answer, on any thread. Failures become the error record the cmdlet
     /// reports; only a stop of the pipeline (<paramref name="stop"/>) escapes, as an OperationCanceledException.
     /// </summary>
-    private static async Task<Outcome> SendAsync(PreparedRequest item, int timeoutSec, CancellationToken stop)
+    private static async Task<Outcome> SendAsync(PreparedRequest item, int timeoutSec, int operationSec, CancellationToken stop)
     {
-        using var deadline = timeoutSec > 0 ? CancellationTokenSource.CreateLinkedTokenSource(stop) : null;
-        deadline?.CancelAfter(TimeSpan.FromSeconds(timeoutSec) + DeadlineGrace);
+        // -OperationTimeoutSeconds bounds the whole exchange, body included; -ConnectionTimeoutSeconds (applied by
+        // the engine, so a stale answer can stand in) the wait for the answer, with a grace for the body.
+        using var deadline = timeoutSec > 0 || operationSec > 0 ? CancellationTokenSource.CreateLinkedTokenSource(stop) : null;
+        deadline?.CancelAfter(operationSec > 0 ? TimeSpan.FromSeconds(operationSec) : TimeSpan.FromSeconds(timeoutSec) + DeadlineGrace);
+        timeoutSec = operationSec > 0 ? operationSec : timeoutSec;
         var token = deadline?.Token ?? stop;
         try
         {
             var completion = item.StreamToFile ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead;
-            using var response = await item.Session.Engine.SendAsync(item.Request, item.Options, completion, token).ConfigureAwait(false);
+            var response = await item.Session.Engine.SendAsync(item.Request, item.Options, completion, token).ConfigureAwait(false);
             if (item.StreamToFile && response.IsSuccessStatusCode && response.Content is not null)
             {
-                if (await StreamToFileAsync(item, response.Content, token).ConfigureAwait(false) is { } writeFailure)
+                using (response)
                 {
-                    return new Outcome(item, null, writeFailure);
-                }
+                    if (await StreamToFileAsync(item, response.Content, token).ConfigureAwait(false) is { } writeFailure)
+                    {
+                        return new Outcome(item, null, writeFailure);
+                    }
 
-                return new Outcome(item, new CachedResponse(response, [], response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri), null, WrittenToFile: true);
+                    return new Outcome(item, new CachedResponse(response, [], response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri) { OutFile = item.OutFile }, null, WrittenToFile: true);
+                }
             }
 
+            // The body is read whole, so the message holds no connection: it stays readable as BaseResponse and
+            // as the exception's Response, as Invoke-WebRequest's.
             var body = response.Content is null ? [] : await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
-            return new Outcome(item, new CachedResponse(response, body, response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri), null);
+            return new Outcome(item, new CachedResponse(response, body, response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri) { OutFile = item.OutFile }, null);
         }
         catch (OperationCanceledException ex) when (!stop.IsCancellationRequested && deadline?.IsCancellationRequested == true)
         {
@@ -208,7 +543,7 @@ internal sealed class RequestRunner : IDisposable
     }
 
     private static ErrorRecord Timeout(PreparedRequest item, int timeoutSec, Exception inner) => new(
-        new TimeoutException(string.Format(CultureInfo.InvariantCulture, "The request to '{0}' timed out after {1} seconds (-TimeoutSec).", item.Uri, timeoutSec), inner),
+        new TimeoutException(string.Format(CultureInfo.InvariantCulture, "The request to '{0}' timed out after {1} seconds (-ConnectionTimeoutSeconds, -OperationTimeoutSeconds).", item.Uri, timeoutSec), inner),
         ErrorIds.RequestTimeout,
         ErrorCategory.OperationTimeout,
         item.Uri);
@@ -219,7 +554,8 @@ internal sealed class RequestRunner : IDisposable
         var items = pending.ToArray();
         var total = items.Length;
         var limit = cmdlet.ThrottleLimit;
-        var timeoutSec = cmdlet.TimeoutSec;
+        var timeoutSec = cmdlet.ConnectionTimeoutSeconds;
+        var operationSec = cmdlet.OperationTimeoutSeconds;
         using var batchStop = CancellationTokenSource.CreateLinkedTokenSource(engine.Token);
         var token = batchStop.Token;
         using var gate = new SemaphoreSlim(limit, limit);
@@ -233,7 +569,7 @@ internal sealed class RequestRunner : IDisposable
                 await gate.WaitAsync(token).ConfigureAwait(false);
                 try
                 {
-                    outcome = await SendAsync(item, timeoutSec, token).ConfigureAwait(false);
+                    outcome = await SendAsync(item, timeoutSec, operationSec, token).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -334,14 +670,52 @@ internal sealed class RequestRunner : IDisposable
             }
         }
 
-        cmdlet.InvokeOnAnswer(result);
-        if (result.StatusCode is < 200 or > 299 && !cmdlet.SkipHttpErrorCheck)
+        if (outcome.Item.WebSession is { } webSession && result.Headers.TryGetValue("Set-Cookie", out var setCookies))
         {
-            var record = new ErrorRecord(new CachedResponseException(result), ErrorIds.WebResponseError, ErrorCategory.InvalidOperation, outcome.Item.Uri);
-            if (result.Content.Length > 0)
+            // The cookie jar fills as Invoke-WebRequest's handler fills it, from the answer given (stored or not).
+            var cookieUri = new Uri(result.Uri);
+            foreach (var setCookie in setCookies)
             {
-                // As Invoke-WebRequest: the origin's own words are what the user sees.
-                record.ErrorDetails = new ErrorDetails(result.Content);
+                try
+                {
+                    webSession.Cookies.SetCookies(cookieUri, setCookie);
+                }
+                catch (System.Net.CookieException)
+                {
+                    // As the handler: a cookie it cannot read is dropped.
+                }
+            }
+        }
+
+        var success = result.StatusCode is >= 200 and <= 299;
+        cmdlet.InvokeOnAnswer(result, failing: !success && !cmdlet.SkipHttpErrorCheck);
+        var resumed = outcome.Item.RangeFrom is not null;
+        if (resumed && result.StatusCode == 416
+            && result.BaseResponse.Content?.Headers.ContentRange is { HasLength: true } range && range.Length == outcome.Item.RangeFrom)
+        {
+            // -Resume of a file already whole: nothing to write, as Invoke-WebRequest.
+            cmdlet.WriteVerbose($"The file '{outcome.Item.OutFile}' is already complete; nothing written.");
+            return true;
+        }
+
+        if (!cmdlet.AllowInsecureRedirect && result.Uri.StartsWith("https:", StringComparison.OrdinalIgnoreCase)
+            && result.BaseResponse.Headers.Location is { IsAbsoluteUri: true } location && location.Scheme == System.Uri.UriSchemeHttp)
+        {
+            var insecure = new ErrorRecord(new InvalidOperationException(), ErrorIds.InsecureRedirection, ErrorCategory.InvalidOperation, outcome.Item.Request);
+            insecure.ErrorDetails = new ErrorDetails("Redirecting from HTTPS to HTTP is insecure. Use -AllowInsecureRedirect to follow it.");
+            Fail(insecure, batch);
+            return false;
+        }
+
+        if (!success && !cmdlet.SkipHttpErrorCheck)
+        {
+            // As Invoke-WebRequest, so that its catch blocks work unchanged: PowerShell's HttpResponseException
+            // carrying the HttpResponseMessage, its ErrorId and category, the origin's words in ErrorDetails.
+            // The target is the URL (Invoke-WebRequest's is the request message): what a -ThrottleLimit batch reports failed.
+            var record = new ErrorRecord(CachedResponseException.For(result), ErrorIds.WebCmdletWebResponseException, ErrorCategory.InvalidOperation, outcome.Item.Uri);
+            if (ErrorDetailsText(result) is { Length: > 0 } details)
+            {
+                record.ErrorDetails = new ErrorDetails(details);
             }
 
             Fail(record, batch);
@@ -354,7 +728,15 @@ internal sealed class RequestRunner : IDisposable
             {
                 if (!outcome.WrittenToFile)
                 {
-                    File.WriteAllBytes(path, result.Body);
+                    if (resumed && result.StatusCode == 206)
+                    {
+                        using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.None);
+                        file.Write(result.Body);
+                    }
+                    else
+                    {
+                        File.WriteAllBytes(path, result.Body);
+                    }
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
@@ -370,7 +752,53 @@ internal sealed class RequestRunner : IDisposable
         }
 
         cmdlet.InvokeWriteAnswer(result);
+        if (cmdlet.MaximumRedirection == 0 && result.StatusCode is 300 or 301 or 302 or 303 or 307 or 308)
+        {
+            var exceeded = new ErrorRecord(new InvalidOperationException(), ErrorIds.MaximumRedirectExceeded, ErrorCategory.InvalidOperation, outcome.Item.Request);
+            exceeded.ErrorDetails = new ErrorDetails("The maximum redirection count has been exceeded. To increase the number of redirections allowed, supply a higher value to the -MaximumRedirection parameter.");
+            cmdlet.WriteError(exceeded);
+        }
+
         return true;
+    }
+
+    /// <summary>The body as Invoke-WebRequest puts it in ErrorDetails: JSON and XML indented, HTML without its tags.</summary>
+    private static string ErrorDetailsText(CachedResponse result)
+    {
+        var text = result.Text;
+        if (text.Length == 0)
+        {
+            return text;
+        }
+
+        var media = result.BaseResponse.Content?.Headers.ContentType?.MediaType?.ToLowerInvariant() ?? string.Empty;
+        try
+        {
+            if (media is "application/xml" or "text/xml" || media.EndsWith("+xml", StringComparison.Ordinal))
+            {
+                var document = new System.Xml.XmlDocument { XmlResolver = null };
+                document.LoadXml(text);
+                var builder = new System.Text.StringBuilder();
+                using (var writer = System.Xml.XmlWriter.Create(builder, new System.Xml.XmlWriterSettings { Indent = true, NewLineOnAttributes = true, OmitXmlDeclaration = true }))
+                {
+                    document.Save(writer);
+                }
+
+                return Environment.NewLine + builder;
+            }
+
+            if (media is "application/json" or "text/json" or "application/x-javascript" or "text/x-javascript" or "application/javascript" or "text/javascript" || media.EndsWith("+json", StringComparison.Ordinal))
+            {
+                var node = System.Text.Json.Nodes.JsonNode.Parse(text);
+                return Environment.NewLine + (node?.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) ?? "null");
+            }
+        }
+        catch (Exception ex) when (ex is System.Xml.XmlException or System.Text.Json.JsonException)
+        {
+            // Not what its type says: shown as text, like any other body.
+        }
+
+        return System.Text.RegularExpressions.Regex.Replace(text, "<[^>]*>", string.Empty);
     }
 
     /// <summary>One failure: the command's end without -ThrottleLimit (as Invoke-WebRequest), this URI's alone with it.</summary>
@@ -387,8 +815,14 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>A request ready to send, with everything the pipeline item said about it.</summary>
-    private sealed class PreparedRequest(Uri uri, CacheSession session, HttpRequestMessage request, CacheRequestOptions options, string? outFile, bool streamToFile) : IDisposable
+    private sealed class PreparedRequest(Uri uri, CacheSession session, HttpRequestMessage request, CacheRequestOptions options, string? outFile, bool streamToFile, WebSessionAdapter? webSession = null, long? rangeFrom = null) : IDisposable
     {
+        /// <summary>The -WebSession (or -SessionVariable's new one) whose cookie jar the answer fills.</summary>
+        public WebSessionAdapter? WebSession { get; } = webSession;
+
+        /// <summary>-Resume: the bytes -OutFile already held, asked for from there on.</summary>
+        public long? RangeFrom { get; } = rangeFrom;
+
         /// <summary>-OutFile without -PassThru: the body goes to the file as it arrives, never whole in memory.</summary>
         public bool StreamToFile { get; } = streamToFile;
 

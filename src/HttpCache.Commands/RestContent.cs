@@ -36,6 +36,11 @@ internal static class RestContent
             return content.Length == 0 ? new RestValue(false, null, "Text") : new RestValue(true, content, "Text");
         }
 
+        if (TryFeed(content, out var items))
+        {
+            return new RestValue(true, items, "Feed");
+        }
+
         var mediaType = MediaType(contentType);
         if (IsJson(mediaType))
         {
@@ -63,6 +68,62 @@ internal static class RestContent
         }
 
         return new RestValue(true, content, "Text");
+    }
+
+    /// <summary>
+    /// An RSS or Atom feed, whatever its Content-Type, as Invoke-RestMethod reads one: an <c>rss</c> or <c>feed</c>
+    /// element among the first ten nodes, and then every <c>item</c> or <c>entry</c> element as its own XmlNode.
+    /// </summary>
+    public static bool TryFeed(string text, out object?[] items)
+    {
+        items = [];
+        if (!text.TrimStart('\uFEFF', ' ', '\t', '\r', '\n').StartsWith('<'))
+        {
+            return false;
+        }
+
+        try
+        {
+            var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Ignore, XmlResolver = null };
+            using var reader = XmlReader.Create(new StringReader(text), settings);
+            var isFeed = false;
+            for (var read = 0; read < 10 && reader.Read(); read++)
+            {
+                if (reader.Name.Equals("rss", StringComparison.OrdinalIgnoreCase) || reader.Name.Equals("feed", StringComparison.OrdinalIgnoreCase))
+                {
+                    isFeed = true;
+                    break;
+                }
+            }
+
+            if (!isFeed)
+            {
+                return false;
+            }
+
+            var document = new XmlDocument { XmlResolver = null };
+            var found = new List<object?>();
+            reader.Read();
+            while (!reader.EOF)
+            {
+                if (reader.NodeType == XmlNodeType.Element
+                    && (reader.Name.Equals("item", StringComparison.OrdinalIgnoreCase) || reader.Name.Equals("entry", StringComparison.OrdinalIgnoreCase)))
+                {
+                    found.Add(document.ReadNode(reader));
+                }
+                else
+                {
+                    reader.Read();
+                }
+            }
+
+            items = [.. found];
+            return true;
+        }
+        catch (XmlException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Parses JSON text into PowerShell values; false when it is not JSON.</summary>

@@ -91,7 +91,8 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         Name = string.IsNullOrWhiteSpace(name) ? "default" : name;
         CreatedAt = Time.GetUtcNow();
         lastFlushTicks = CreatedAt.UtcTicks;
-        Handler = new CachingHandler(Store, Settings, Time, Counters, innerHandler ?? CreateNetworkHandler(), accessLog);
+        Transport = innerHandler is null ? new TransportHandler(Time) : new TransportHandler(innerHandler, Time);
+        Handler = new CachingHandler(Store, Settings, Time, Counters, Transport, accessLog);
         Client = new HttpClient(Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
@@ -172,6 +173,9 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     /// <summary>The caching handler (to put in another handler chain, if wanted).</summary>
     public CachingHandler Handler { get; }
 
+    /// <summary>The handler under the cache that pools one network handler per distinct <see cref="TransportSettings"/>.</summary>
+    public TransportHandler Transport { get; }
+
     /// <summary>A client whose requests go through the cache. No timeout of its own: pass a token.</summary>
     public HttpClient Client { get; }
 
@@ -183,6 +187,10 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         if (options is not null)
         {
             request.Options.Set(CachingHandler.OptionsKey, options);
+            if ((options.CallerIdentity ?? options.Transport?.CallerIdentity) is { } caller)
+            {
+                request.Options.Set(CacheRequestOptions.CallerKey, caller);
+            }
         }
 
         var response = await Client.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
@@ -329,14 +337,4 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         await Store.DisposeAsync().ConfigureAwait(false);
         flushGate.Dispose();
     }
-
-    private static SocketsHttpHandler CreateNetworkHandler() => new()
-    {
-        // As Invoke-WebRequest: decompress, follow up to five redirects.
-        AutomaticDecompression = DecompressionMethods.All,
-        AllowAutoRedirect = true,
-        MaxAutomaticRedirections = 5,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        UseCookies = false,
-    };
 }

@@ -48,10 +48,19 @@ Describe 'Get-UserName' {
                 Uri               = $Uri
                 StatusCode        = 200
                 StatusDescription = 'OK'
+                ReasonPhrase      = 'OK'
                 Headers           = @{ 'Content-Type' = [string[]]@('application/json; charset=utf-8') }
                 Content           = '{"name":"Ada"}'
+                Encoding          = [System.Text.Encoding]::UTF8
+                RawContent        = "HTTP/1.1 200 OK`r`n`r`n{`"name`":`"Ada`"}"
                 RawContentLength  = 14L
                 RawContentStream  = [System.IO.MemoryStream]::new([System.Text.Encoding]::UTF8.GetBytes('{"name":"Ada"}'))
+                RelationLink      = @{}
+                BaseResponse      = $null
+                Links             = @()
+                Images            = @()
+                InputFields       = @()
+                OutFile           = $null
                 FromCache         = $true
                 IsExpired         = $false
                 CreatedAt         = (Get-Date).AddMinutes(-5)

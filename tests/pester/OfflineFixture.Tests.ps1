@@ -46,6 +46,6 @@ Describe 'a client of the API, tested offline' {
 
     It 'fails with 504 on a request nobody recorded' {
         { Invoke-CachedRestMethod "$script:api/users/42" } |
-            Should -Throw -ErrorId 'WebResponseError,HttpCache.Commands.InvokeCachedRestMethodCommand'
+            Should -Throw -ErrorId 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedRestMethodCommand'
     }
 }

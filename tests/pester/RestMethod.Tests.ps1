@@ -47,6 +47,6 @@ Describe 'Invoke-CachedRestMethod' {
 
     It 'fails on an error status as Invoke-RestMethod does' {
         { Invoke-CachedRestMethod (New-TestUri $script:origin 'status/500') -Session (New-ScratchSession) } |
-            Should -Throw -ErrorId 'WebResponseError,HttpCache.Commands.InvokeCachedRestMethodCommand'
+            Should -Throw -ErrorId 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedRestMethodCommand'
     }
 }

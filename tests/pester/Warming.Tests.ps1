@@ -31,7 +31,7 @@ Describe 'Invoke-CachedWebRequest -ThrottleLimit' {
 
         $answers | Should -HaveCount 2
         $failed | Should -HaveCount 1
-        $failed[0].FullyQualifiedErrorId | Should -Be 'WebResponseError,HttpCache.Commands.InvokeCachedWebRequestCommand'
+        $failed[0].FullyQualifiedErrorId | Should -Be 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedWebRequestCommand'
     }
 
     It 'refuses -OutFile' {

@@ -43,6 +43,10 @@ public sealed partial class CachingHandler
         }
 
         refresh.Options.Set(OptionsKey, options with { Mode = CacheMode.Refresh });
+        if (request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller))
+        {
+            refresh.Options.Set(CacheRequestOptions.CallerKey, caller);
+        }
         var key = stored.Record.Key;
         _ = Task.Run(async () =>
         {

@@ -14,6 +14,30 @@ public sealed partial class CachingHandler
     /// <summary>The fields a 206 made from the store describes its part with, replaced from the stored answer.</summary>
     private static readonly string[] PartFields = ["Content-Length", "Content-Range"];
 
+    /// <summary>
+    /// RFC 9111 §4.3.5: a HEAD is answered from the stored GET answer when that one would be served. Returns
+    /// that answer, or the stored GET answer (if any) for a 200 to the HEAD to freshen, and whether the store
+    /// could be read.
+    /// </summary>
+    private async Task<(StoredResponse? StoredGet, bool StoreUsable, HttpResponseMessage? Answer)> HeadFromStoredGetAsync(HttpRequestMessage request, CacheRequestOptions options, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
+        if (request.Method != HttpMethod.Head || !settings.AllowedMethods.Contains("GET"))
+        {
+            return (null, true, null);
+        }
+
+        var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host);
+        var (storedGet, storeUsable) = await FindAsync(getKey, request, info, cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        if (storedGet is null || CachePolicy.Lookup(request, storedGet, settings, options, now) is not { Action: LookupAction.Serve } decision)
+        {
+            return (storedGet, storeUsable, null);
+        }
+
+        Describe(info, request, decision, storedGet);
+        return (storedGet, storeUsable, await ServeStoredAsync(request, storedGet, decision, info, now, StaleReason(decision), options, cancellationToken).ConfigureAwait(false));
+    }
+
     private async Task<HttpResponseMessage> ServeStoredAsync(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason, CacheRequestOptions options, CancellationToken cancellationToken)
     {
         if (CachePolicy.HasCacheConditional(request))

@@ -86,6 +86,11 @@ public sealed partial class CachingHandler
     private static HttpRequestMessage SnapshotHeaders(HttpRequestMessage request)
     {
         var copy = new HttpRequestMessage(request.Method, request.RequestUri);
+        if (request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller))
+        {
+            copy.Options.Set(CacheRequestOptions.CallerKey, caller);
+        }
+
         foreach (var (name, values) in request.Headers.NonValidated)
         {
             copy.Headers.TryAddWithoutValidation(name, values);

@@ -143,20 +143,10 @@ public sealed partial class CachingHandler : DelegatingHandler
         var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings, request.Headers.Host);
         info.CacheKey = primaryKey;
 
-        var callerConditional = CachePolicy.HasCacheConditional(request);
-        StoredResponse? storedGet = null;
-        var getUsable = true;
-        if (request.Method == HttpMethod.Head && settings.AllowedMethods.Contains("GET"))
+        var (storedGet, getUsable, headAnswer) = await HeadFromStoredGetAsync(request, options, info, cancellationToken).ConfigureAwait(false);
+        if (headAnswer is not null)
         {
-            // §4.3.5: a HEAD is answered from the stored GET answer when that one would be served, and a
-            // 200 to HEAD freshens it.
-            (storedGet, getUsable) = await FindAsync(CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host), request, info, cancellationToken).ConfigureAwait(false);
-            var getNow = time.GetUtcNow();
-            if (storedGet is not null && CachePolicy.Lookup(request, storedGet, settings, options, getNow) is { Action: LookupAction.Serve } getDecision)
-            {
-                Describe(info, request, getDecision, storedGet);
-                return await ServeStoredAsync(request, storedGet, getDecision, info, getNow, StaleReason(getDecision), options, cancellationToken).ConfigureAwait(false);
-            }
+            return headAnswer;
         }
 
         // A store that just failed the GET lookup is not asked again (one failure, one count).
@@ -165,7 +155,7 @@ public sealed partial class CachingHandler : DelegatingHandler
         var decision = storeUsable
             ? CachePolicy.Lookup(request, stored, settings, options, now)
             : CachePolicy.Lookup(request, null, settings, options, now) with { Reason = CacheReason.BypassStoreFailure };
-        if (callerConditional && decision.Action is not (LookupAction.Serve or LookupAction.NotCached))
+        if (CachePolicy.HasCacheConditional(request) && decision.Action is not (LookupAction.Serve or LookupAction.NotCached))
         {
             // §4.3.2: only a stored answer the cache would serve answers the caller's conditional; otherwise
             // the request goes to the origin as the caller wrote it, with the caller's validators.
@@ -187,8 +177,9 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
 
         // Identical misses coalesce: one caller asks the origin, the others wait and then read its stored answer.
+        // A Range request does not lead: its 206 is not stored, and the others would then ask again.
         TaskCompletionSource? flight = null;
-        if (options.Mode == CacheMode.Default && storeUsable && body is null)
+        if (options.Mode == CacheMode.Default && storeUsable && body is null && !request.Headers.NonValidated.Contains("Range"))
         {
             flight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var leader = inFlight.GetOrAdd(primaryKey, flight);

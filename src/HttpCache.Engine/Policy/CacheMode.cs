@@ -30,4 +30,20 @@ public sealed record CacheRequestOptions
     /// timeout can fall back to a stale answer (stale-if-error) instead of failing.
     /// </summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>How the request reaches the origin (connection settings, redirects, retries); null: the defaults.</summary>
+    public Http.TransportSettings? Transport { get; init; }
+
+    /// <summary>
+    /// Who the caller is beyond its headers (handler-level credentials, client certificates): keyed like the
+    /// Authorization header, as a digest, so an answer stored for one caller is never served to another.
+    /// Null: the <see cref="Transport"/> settings' own <see cref="Http.TransportSettings.CallerIdentity"/>.
+    /// </summary>
+    public string? CallerIdentity { get; init; }
+
+    /// <summary>The request option the caller identity travels in, read by the policy like a request header.</summary>
+    public static readonly HttpRequestOptionsKey<string> CallerKey = new("HttpCache.Caller");
+
+    /// <summary>The pseudo-header name under which <see cref="CallerIdentity"/> is keyed and matched.</summary>
+    public const string CallerName = "*caller";
 }

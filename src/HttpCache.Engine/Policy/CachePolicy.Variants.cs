@@ -50,7 +50,9 @@ public static partial class CachePolicy
 
     /// <summary>
     /// The secret headers (the settings' secret names, less those excluded from the key) this request carries
-    /// with a value: each keys the answer by its digest, so requests with other values, or none, never share it.
+    /// with a value, and the caller identity (<see cref="CacheRequestOptions.CallerName"/>: handler-level
+    /// credentials, client certificates) when it has one: each keys the answer by its digest, so requests with
+    /// other values, or none, never share it.
     /// </summary>
     public static IEnumerable<string> SecretHeaders(HttpRequestMessage request, CacheSettings settings)
     {
@@ -60,6 +62,11 @@ public static partial class CachePolicy
             {
                 yield return name;
             }
+        }
+
+        if (request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller) && caller.Length != 0)
+        {
+            yield return CacheRequestOptions.CallerName;
         }
     }
 
@@ -83,7 +90,8 @@ public static partial class CachePolicy
         }
 
         var value = RequestHeaderValue(request, name);
-        return settings.IsRedacted(name) && value.Length != 0 ? Http.CacheKey.SecretDigest(value, settings.KeySecret) : value;
+        var secret = settings.IsRedacted(name) || name == CacheRequestOptions.CallerName;
+        return secret && value.Length != 0 ? Http.CacheKey.SecretDigest(value, settings.KeySecret) : value;
     }
 
     /// <summary>The header names a Vary value lists, trimmed.</summary>
@@ -106,6 +114,12 @@ public static partial class CachePolicy
     /// </summary>
     public static string RequestHeaderValue(HttpRequestMessage request, string name)
     {
+        if (name == CacheRequestOptions.CallerName)
+        {
+            // Not a header: who the handler-level credentials and certificates make the caller.
+            return request.Options.TryGetValue(CacheRequestOptions.CallerKey, out var caller) ? caller : string.Empty;
+        }
+
         if (HttpFields.Lines(request, name) is not { } lines)
         {
             return string.Empty;

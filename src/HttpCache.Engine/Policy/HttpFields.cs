@@ -144,9 +144,6 @@ public static class HttpFields
         return true;
     }
 
-    /// <summary>An instant as an IMF-fixdate, the form a sender must generate (RFC 9110 §5.6.7).</summary>
-    public static string FormatDate(DateTimeOffset instant) => instant.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);
-
     private static bool Time(string s, int at, out int hour, out int minute, out int second)
     {
         minute = second = 0;

@@ -9,7 +9,7 @@ namespace HttpCache.Commands.Tests.Cmdlets;
 /// </summary>
 public sealed class CompletionCoverageTests(OriginFixture fixture) : EntryTestBase(fixture)
 {
-    private static readonly string[] PathParameters = ["Path", "OutFile"];
+    private static readonly string[] PathParameters = ["Path", "OutFile", "InFile"];
 
     [Fact]
     public async Task NoParameterButThePathsOffersFileNames()

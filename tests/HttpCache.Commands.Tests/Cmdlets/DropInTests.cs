@@ -407,6 +407,20 @@ public sealed class DropInTests(OriginFixture fixture) : IClassFixture<OriginFix
     }
 
     [Fact]
+    public async Task NameCompletesFromTheOpenSessions()
+    {
+        var name = "dropin-complete-" + Guid.NewGuid().ToString("N");
+        using var ps = PS.Open();
+        var result = await ps.Ok("""
+            $s = New-HttpCacheSession -Name $n -Backend Memory
+            $line = "Get-HttpCacheSession -Name $($n.Substring(0, 20))"
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches | ForEach-Object CompletionText
+            """, ("n", name));
+
+        Assert.Equal([name], result.BaseOutput);
+    }
+
+    [Fact]
     public async Task DropInReportsOffWhereNothingIsOn()
     {
         using var ps = PS.Open();

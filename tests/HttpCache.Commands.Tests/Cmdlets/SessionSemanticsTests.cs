@@ -607,8 +607,8 @@ public sealed class SessionSemanticsTests(OriginFixture fixture) : IClassFixture
             Invoke-CachedWebRequest -Uri $u -Session $s
             """, ("u", plainUrl));
 
-        Assert.Equal("WebResponseError,HttpCache.Commands.InvokeCachedWebRequestCommand", must.FullyQualifiedErrorId);
-        Assert.Equal("WebResponseError,HttpCache.Commands.InvokeCachedWebRequestCommand", without.FullyQualifiedErrorId);
+        Assert.Equal("WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedWebRequestCommand", must.FullyQualifiedErrorId);
+        Assert.Equal("WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedWebRequestCommand", without.FullyQualifiedErrorId);
         Assert.Equal(2, origin.RequestCount(mustPath));
         Assert.Equal(2, origin.RequestCount(plainPath));
     }

@@ -36,7 +36,7 @@ public sealed class RedisAddressCheckTests(RedisStandaloneFixture redis)
         listener.Stop(); // nothing listens there any more: connections are refused at once
         using var ps = PS.Open();
 
-        var result = await ps.Ok("$s = New-HttpCacheSession -RedisConfiguration \"127.0.0.1:$port\"; $s.Backend; $s.Dispose()", ("port", port));
+        var result = await ps.Ok("$s = New-HttpCacheSession -RedisConfiguration \"127.0.0.1:$port\" -KeySecret ([System.Net.NetworkCredential]::new('', 'k').SecurePassword); $s.Backend; $s.Dispose()", ("port", port));
 
         Assert.Equal(["Redis"], result.BaseOutput);
         var warning = Assert.Single(result.Warnings);
@@ -49,7 +49,7 @@ public sealed class RedisAddressCheckTests(RedisStandaloneFixture redis)
     {
         using var ps = PS.Open();
 
-        var result = await ps.Ok("$s = New-HttpCacheSession -RedisConfiguration $c -Namespace traps-check; $s.Backend; $s.Dispose()", ("c", redis.Configuration));
+        var result = await ps.Ok("$s = New-HttpCacheSession -RedisConfiguration $c -Namespace traps-check -KeySecret ([System.Net.NetworkCredential]::new('', 'k').SecurePassword); $s.Backend; $s.Dispose()", ("c", redis.Configuration));
 
         Assert.Equal(["Redis"], result.BaseOutput);
         Assert.Empty(result.Warnings);

@@ -61,9 +61,9 @@ public sealed class ThrottleLimitTests(OriginFixture fixture) : IClassFixture<Or
         Assert.Equal(["after", 1], result.BaseOutput.Skip(12));
 
         var error = Assert.Single(result.Errors);
-        Assert.Equal($"WebResponseError,{Cmdlet}", error.FullyQualifiedErrorId);
+        Assert.Equal($"WebCmdletWebResponseException,{Cmdlet}", error.FullyQualifiedErrorId);
         Assert.Equal(failingUrl, error.TargetObject?.ToString());
-        Assert.Equal(500, ((dynamic)error.Exception).Response.StatusCode);
+        Assert.Equal(500, (int)((dynamic)error.Exception).Response.StatusCode);
 
         Assert.Equal(12, origin.RequestCount(path));
         Assert.Equal(4, gate.MostHeld);
@@ -164,7 +164,7 @@ public sealed class ThrottleLimitTests(OriginFixture fixture) : IClassFixture<Or
             "$urls | Invoke-CachedWebRequest -Session (New-HttpCacheSession -Backend Memory) -ThrottleLimit 2 -ErrorAction Stop | ForEach-Object { $null = $_ }",
             ("urls", new[] { origin.Url(failing).AbsoluteUri }.Concat(Enumerable.Range(0, 6).Select(i => $"{url}?s={i}")).ToArray()));
 
-        Assert.Equal($"WebResponseError,{Cmdlet}", error.FullyQualifiedErrorId);
+        Assert.Equal($"WebCmdletWebResponseException,{Cmdlet}", error.FullyQualifiedErrorId);
     }
 
     [Fact]

@@ -79,4 +79,40 @@ public sealed class RangeHandlerTests(OriginFixture fixture) : IClassFixture<Ori
         Assert.True(answer.Info.FromCache);
         Assert.Equal(1, origin.RequestCount(path));
     }
+
+    [Fact]
+    public async Task A_Range_miss_does_not_make_an_identical_GET_wait_for_its_206()
+    {
+        // The origin holds the first request (the Range one) until released: the plain GET reaches the origin
+        // meanwhile instead of waiting for an answer that will not be stored.
+        await using var cache = CacheHarness.Create();
+        var path = origin.NewPath("range-lead");
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        origin.Map(path, async context =>
+        {
+            if (TestOrigin.RequestNumber(context) == 1)
+            {
+                held.SetResult();
+                await release.Task;
+            }
+            else
+            {
+                second.TrySetResult();
+            }
+
+            await TestOrigin.WriteAsync(context, 200, "0123456789", new Dictionary<string, string> { ["Cache-Control"] = "max-age=60" });
+        });
+
+        var ranged = cache.GetAsync(origin.Url(path), null, "Range: bytes=0-1");
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var plain = cache.GetAsync(origin.Url(path));
+        await second.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        release.SetResult();
+        await Task.WhenAll(ranged, plain);
+
+        Assert.Equal(2, origin.RequestCount(path));
+        Assert.Equal("0123456789", (await plain).Body);
+    }
 }

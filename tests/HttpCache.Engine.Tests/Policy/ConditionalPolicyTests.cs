@@ -50,8 +50,8 @@ public sealed class ConditionalPolicyTests
         var withDate = Stored(Seconds(60), headers: ["Date: Mon, 13 Jan 2025 10:00:00 GMT"]);
         var withNothing = Stored(Seconds(60), receivedAgo: Seconds(60));
         using var between = Request("If-Modified-Since: Tue, 14 Jan 2025 10:00:00 GMT");
-        using var beforeReceipt = Request("If-Modified-Since: " + HttpFields.FormatDate(Now - Seconds(120)));
-        using var afterReceipt = Request("If-Modified-Since: " + HttpFields.FormatDate(Now - Seconds(30)));
+        using var beforeReceipt = Request("If-Modified-Since: " + HttpCache.Testing.TestOrigin.HttpDate(Now - Seconds(120)));
+        using var afterReceipt = Request("If-Modified-Since: " + HttpCache.Testing.TestOrigin.HttpDate(Now - Seconds(30)));
 
         Assert.True(CachePolicy.EvaluatesToNotModified(between, withDate));
         Assert.False(CachePolicy.EvaluatesToNotModified(beforeReceipt, withNothing));

@@ -91,7 +91,7 @@ public sealed class QualifiedDirectiveTests
     {
         using var response = Response("Cache-Control: no-cache=\"Set-Cookie\"", "Set-Cookie: id=1");
 
-        Assert.Empty(CachePolicy.FieldsOmittedFromStore(response, CacheSettings.Default with { CacheControl = false }));
-        Assert.Equal(["Set-Cookie"], CachePolicy.FieldsOmittedFromStore(response, CacheSettings.Default));
+        Assert.DoesNotContain("Set-Cookie", CachePolicy.FieldsOmittedFromStore(response, CacheSettings.Default with { CacheControl = false }));
+        Assert.Contains("Set-Cookie", CachePolicy.FieldsOmittedFromStore(response, CacheSettings.Default));
     }
 }

@@ -11,7 +11,7 @@
 #>
 [CmdletBinding()]
 param(
-    # Where the real API answers: <BaseUri>/users/1 is {"id":1,"name":"Ada"} (TestOrigin.ps1's /users route).
+    # Where the real API answers: <BaseUri>/users/1 is {"id":1,"name":"Ada"} (the /users route of TestHelpers.ps1's origin).
     [Parameter(Mandatory)] [string] $BaseUri,
     [string] $ModuleManifest = $env:HTTPCACHE_MODULE_MANIFEST
 )
@@ -33,11 +33,20 @@ function New-FakeCachedResponse {
         Method            = 'GET'
         Uri               = $Uri
         StatusCode        = $StatusCode
-        StatusDescription = if ($StatusCode -eq 200) { 'OK' } else { 'Error' }
+        StatusDescription = if ($StatusCode -eq 200) { 'OK' } else { 'InternalServerError' }
+        ReasonPhrase      = if ($StatusCode -eq 200) { 'OK' } else { 'Internal Server Error' }
         Headers           = @{ 'Content-Type' = [string[]]@('application/json; charset=utf-8') }
         Content           = $Content
+        Encoding          = [System.Text.Encoding]::UTF8
+        RawContent        = "HTTP/1.1 $StatusCode OK`r`nContent-Type: application/json; charset=utf-8`r`n`r`n$Content"
         RawContentLength  = [long]$body.Length
         RawContentStream  = [System.IO.MemoryStream]::new($body)
+        RelationLink      = @{}
+        BaseResponse      = $null
+        Links             = @()
+        Images            = @()
+        InputFields       = @()
+        OutFile           = $null
         FromCache         = $FromCache
         IsExpired         = $false
         CreatedAt         = [datetime]::Now.AddMinutes(-5)

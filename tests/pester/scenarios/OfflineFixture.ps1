@@ -51,8 +51,8 @@ try {
         $null = Invoke-CachedRestMethod "$BaseUri/users/3" -Session $api -OnlyIfCached
         throw 'An unrecorded request was answered.'
     }
-    catch [HttpCache.CachedResponseException] {
-        "UNRECORDED=$($_.Exception.Response.StatusCode) $($_.Exception.Response.Reason)"
+    catch [Microsoft.PowerShell.Commands.HttpResponseException] {
+        "UNRECORDED=$([int]$_.Exception.Response.StatusCode) $($_.Exception.CachedResponse.Reason)"
     }
 }
 finally {

@@ -40,7 +40,7 @@ $answers = @(@($Uris) + $FailingUri | Invoke-CachedWebRequest -Session $s -Throt
 if ($answers.Count -ne $Uris.Count) { throw "$($answers.Count) answers for $($Uris.Count) good URLs." }
 if (@($failed).Count -ne 1) { throw "$(@($failed).Count) errors, not 1." }
 $error0 = @($failed)[0]
-if ($error0.FullyQualifiedErrorId -ne 'WebResponseError,HttpCache.Commands.InvokeCachedWebRequestCommand') { throw "The failure is $($error0.FullyQualifiedErrorId)." }
+if ($error0.FullyQualifiedErrorId -ne 'WebCmdletWebResponseException,HttpCache.Commands.InvokeCachedWebRequestCommand') { throw "The failure is $($error0.FullyQualifiedErrorId)." }
 if ("$($error0.TargetObject)" -ne $FailingUri) { throw "The failure names $($error0.TargetObject), not $FailingUri." }
 if ($error0.Exception.Response.StatusCode -ne 500) { throw 'The failure does not carry the 500 answer.' }
 if (@($answers | Where-Object FromCache).Count -ne 0) { throw 'A first warming came from the cache.' }
