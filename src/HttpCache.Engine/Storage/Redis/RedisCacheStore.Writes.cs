@@ -1,0 +1,386 @@
+using StackExchange.Redis;
+
+namespace HttpCache.Engine.Storage.Redis;
+
+// Writes: storing an entry with its index and variant set, removal, new expiration clocks, recorded accesses,
+// and the bounds (least-recently-used eviction).
+public sealed partial class RedisCacheStore
+{
+    /// <inheritdoc />
+    /// <remarks>
+    /// Two round trips, each step atomic on its own slot: the key's index (which also reports the primary key
+    /// it was under before) and the entry with its variant set; then the limits' bookkeeping (and the old
+    /// variant, when the key moved to another primary key); then, when a bound is crossed, eviction. An
+    /// entry over <see cref="StoreLimits.MaxBytes"/> on its own, or whose keep-until has passed, is not
+    /// stored, and an older entry with its key is removed.
+    /// </remarks>
+    public async Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        cancellationToken.ThrowIfCancellationRequested();
+        var size = (long)record.Metadata.Length + record.Body.Length;
+        var keep = KeepMilliseconds(record.KeepUntil);
+        var index = _keys.Index(record.Key);
+        var entry = _keys.Entry(record.PrimaryKey, record.Key);
+        EnsureUsable(index);
+        EnsureUsable(entry);
+        try
+        {
+            if (!Admits(size) || keep <= 0)
+            {
+                await RemoveKeysAsync([record.Key], cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            // The index and the entry first, together; the bookkeeping only once both are there, so an evictor
+            // (in any process) that finds the key in it also finds the entry to remove.
+            var indexing = _db.StringSetAndGetAsync(
+                index, record.PrimaryKey, keep is { } ms ? TimeSpan.FromMilliseconds(ms) : null, keepTtl: false, When.Always);
+            var writing = _db.ScriptEvaluateAsync(RedisScripts.Set, [entry, _keys.Variants(record.PrimaryKey)], SetArguments(record, size, keep));
+            await Task.WhenAll(indexing, writing).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            Task moving = Task.CompletedTask;
+            var previous = await indexing.ConfigureAwait(false);
+            if (!previous.IsNull && (string?)previous is { } oldPrimaryKey && !string.Equals(oldPrimaryKey, record.PrimaryKey, StringComparison.Ordinal))
+            {
+                // The key moved to another primary key: its old variant goes.
+                moving = RemoveFromVariantSetAsync(oldPrimaryKey, [record.Key]);
+            }
+
+            var lru = _db.ScriptEvaluateAsync(RedisScripts.LruRecord, _lruKeys,
+            [
+                record.Key,
+                size,
+                Milliseconds(record.LastAccessedAt ?? record.CreatedAt),
+                record.KeepUntil is { } keepUntil ? keepUntil.ToUnixTimeMilliseconds() : RedisValue.EmptyString,
+            ]);
+            await Task.WhenAll(moving, lru).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            var (entries, bytes) = Totals(await lru.ConfigureAwait(false));
+            await EnforceLimitsAsync(entries, bytes, record.Key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            throw Translate(ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<int> RemoveAsync(CacheQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            var doomed = await FindAsync(query, cancellationToken).ConfigureAwait(false);
+            if (doomed.Count == 0)
+            {
+                return 0;
+            }
+
+            return await RemoveEntriesAsync(doomed.Select(i => (i.Key, i.PrimaryKey)).ToList(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            throw Translate(ex);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The entry's TTL (and its index's and variant set's) follows the new keep-until.</remarks>
+    public async Task<bool> UpdateExpirationAsync(string key, DateTimeOffset? expiresAt, DateTimeOffset? keepUntil, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        var index = _keys.Index(key);
+        EnsureUsable(index);
+        try
+        {
+            var found = await _db.StringGetAsync(index).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (found.IsNull)
+            {
+                return false;
+            }
+
+            var primaryKey = (string)found!;
+            var entry = _keys.Entry(primaryKey, key);
+            EnsureUsable(entry);
+            var keep = KeepMilliseconds(keepUntil);
+            var updated = await _db.ScriptEvaluateAsync(
+                    RedisScripts.UpdateExpiration,
+                    [entry, _keys.Variants(primaryKey)],
+                    [_keys.EntryPrefix(primaryKey), Ticks(expiresAt), Ticks(keepUntil), keep is { } ms ? ms : RedisValue.EmptyString])
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            if ((int)updated == 0)
+            {
+                return false;
+            }
+
+            if (keep <= 0)
+            {
+                // Redis deleted the entry at once: its index and bookkeeping go with it.
+                await Task.WhenAll(
+                    _db.ScriptEvaluateAsync(RedisScripts.DeleteIndexIfOwned, [index], [primaryKey]),
+                    _db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, [key])).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await Task.WhenAll(
+                    _db.KeyExpireAsync(index, keep is { } keepMs ? TimeSpan.FromMilliseconds(keepMs) : null),
+                    _db.ScriptEvaluateAsync(RedisScripts.LruKeep, _lruKeys,
+                        [key, keepUntil is { } k ? k.ToUnixTimeMilliseconds() : RedisValue.EmptyString])).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            throw Translate(ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task RecordAccessAsync(IReadOnlyCollection<EntryAccess> accesses, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accesses);
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (accesses.Count == 0)
+        {
+            return;
+        }
+
+        var list = accesses.ToList();
+        foreach (var access in list)
+        {
+            EnsureUsable(_keys.Index(access.Key));
+        }
+
+        try
+        {
+            var primaryKeys = await Task.WhenAll(list.Select(a => _db.StringGetAsync(_keys.Index(a.Key))))
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            var updates = new List<(string Key, Task<RedisResult> Update)>(list.Count);
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (primaryKeys[i].IsNull)
+                {
+                    continue;
+                }
+
+                var access = list[i];
+                var entry = _keys.Entry((string)primaryKeys[i]!, access.Key);
+                EnsureUsable(entry);
+                updates.Add((access.Key, _db.ScriptEvaluateAsync(RedisScripts.RecordAccess, [entry], [access.Hits, access.LastAccessedAt.UtcTicks])));
+            }
+
+            await Task.WhenAll(updates.Select(u => u.Update)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var touches = new List<RedisValue>(updates.Count * 2);
+            foreach (var (key, update) in updates)
+            {
+                var lastAccess = await update.ConfigureAwait(false);
+                if (!lastAccess.IsNull)
+                {
+                    touches.Add(key);
+                    touches.Add(Milliseconds(new DateTimeOffset((long)lastAccess, TimeSpan.Zero)));
+                }
+            }
+
+            if (touches.Count > 0)
+            {
+                await _db.ScriptEvaluateAsync(RedisScripts.LruTouch, _lruKeys, [.. touches]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            throw Translate(ex);
+        }
+    }
+
+    private bool Admits(long size) => Limits.MaxBytes is not { } maxBytes || size <= maxBytes;
+
+    private bool Within(long entries, long bytes) =>
+        (Limits.MaxEntries is not { } maxEntries || entries <= maxEntries) && (Limits.MaxBytes is not { } maxBytes || bytes <= maxBytes);
+
+    // Null: no TTL. Zero or less: the keep-until has passed.
+    private long? KeepMilliseconds(DateTimeOffset? keepUntil) =>
+        keepUntil is { } k ? (long)Math.Ceiling((k - _time.GetUtcNow()).TotalMilliseconds) : null;
+
+    private RedisValue[] SetArguments(CacheRecord record, long size, long? keep)
+    {
+        var values = new List<RedisValue>(32)
+        {
+            RedisKeyLayout.Segment(record.Key),
+            keep is { } ms ? ms : RedisValue.EmptyString,
+            _keys.EntryPrefix(record.PrimaryKey),
+            RedisScripts.Key, record.Key,
+            RedisScripts.PrimaryKey, record.PrimaryKey,
+            RedisScripts.Method, record.Method,
+            RedisScripts.Uri, record.Uri,
+            RedisScripts.Status, record.StatusCode,
+            RedisScripts.CreatedAt, record.CreatedAt.UtcTicks,
+            RedisScripts.Size, size,
+            RedisScripts.Hits, record.HitCount,
+            RedisScripts.Metadata, record.Metadata,
+            RedisScripts.Body, record.Body,
+        };
+        if (record.ExpiresAt is { } expiresAt)
+        {
+            values.Add(RedisScripts.ExpiresAt);
+            values.Add(expiresAt.UtcTicks);
+        }
+
+        if (record.KeepUntil is { } keepUntil)
+        {
+            values.Add(RedisScripts.KeepUntil);
+            values.Add(keepUntil.UtcTicks);
+        }
+
+        if (record.LastAccessedAt is { } lastAccessedAt)
+        {
+            values.Add(RedisScripts.LastAccessedAt);
+            values.Add(lastAccessedAt.UtcTicks);
+        }
+
+        return [.. values];
+    }
+
+    private async Task<int> RemoveKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var primaryKeys = await Task.WhenAll(keys.Select(k => _db.StringGetAsync(_keys.Index(k)))).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var found = new List<(string Key, string PrimaryKey)>(keys.Count);
+        var lost = new List<string>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (primaryKeys[i].IsNull)
+            {
+                lost.Add(keys[i]);
+            }
+            else
+            {
+                found.Add((keys[i], (string)primaryKeys[i]!));
+            }
+        }
+
+        // Keys without an index have expired: only their bookkeeping is left.
+        var removed = await RemoveEntriesAsync(found, cancellationToken).ConfigureAwait(false);
+        if (lost.Count > 0)
+        {
+            await ForgetAsync(lost).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
+    }
+
+    // Removes entries (per primary key, one script each), their indexes and their bookkeeping; returns how
+    // many entries were there to remove.
+    private async Task<int> RemoveEntriesAsync(IReadOnlyList<(string Key, string PrimaryKey)> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return 0;
+        }
+
+        var removals = entries
+            .GroupBy(e => e.PrimaryKey, StringComparer.Ordinal)
+            .Select(g => RemoveFromVariantSetAsync(g.Key, g.Select(e => e.Key)))
+            .ToList();
+        var indexes = entries
+            .Select(e => _db.ScriptEvaluateAsync(RedisScripts.DeleteIndexIfOwned, [_keys.Index(e.Key)], [e.PrimaryKey]))
+            .ToList();
+        var forget = ForgetAsync(entries.Select(e => e.Key).ToList());
+        await Task.WhenAll(removals.Cast<Task>().Concat(indexes).Append(forget)).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var removed = 0;
+        foreach (var removal in removals)
+        {
+            removed += await removal.ConfigureAwait(false);
+        }
+
+        return removed;
+    }
+
+    private async Task<int> RemoveFromVariantSetAsync(string primaryKey, IEnumerable<string> keys)
+    {
+        var arguments = new List<RedisValue> { _keys.EntryPrefix(primaryKey) };
+        arguments.AddRange(keys.Select(k => (RedisValue)RedisKeyLayout.Segment(k)));
+        var removed = await _db.ScriptEvaluateAsync(RedisScripts.Remove, [_keys.Variants(primaryKey)], [.. arguments]).ConfigureAwait(false);
+        return (int)removed;
+    }
+
+    // Drops keys from the limits' bookkeeping, in chunks so no script call gets a huge argument list.
+    private async Task ForgetAsync(IReadOnlyList<string> keys)
+    {
+        for (var start = 0; start < keys.Count; start += ArgumentChunk)
+        {
+            var chunk = keys.Skip(start).Take(ArgumentChunk).Select(k => (RedisValue)k).ToArray();
+            await _db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, chunk).ConfigureAwait(false);
+        }
+    }
+
+    // After a write: while the namespace is over a bound, evict least-recently-used entries (never the one
+    // just written), then count them. Entries Redis expired by TTL are dropped from the bookkeeping first
+    // and not counted as evictions. Other processes may write or evict meanwhile: each round reads the
+    // totals and the candidates together, and a victim someone else removed first is not counted twice.
+    private async Task EnforceLimitsAsync(long entries, long bytes, string justWritten, CancellationToken cancellationToken)
+    {
+        if (Within(entries, bytes))
+        {
+            return;
+        }
+
+        await ForgetExpiredAsync(cancellationToken).ConfigureAwait(false);
+        long evicted = 0;
+        for (var round = 0; round < MaxEvictionRounds; round++)
+        {
+            var snapshot = (RedisValue[]?)await _db.ScriptEvaluateAsync(RedisScripts.LruCandidates, _lruKeys, [EvictionBatch])
+                .WaitAsync(cancellationToken).ConfigureAwait(false) ?? [];
+            (entries, bytes) = ((long)snapshot[0], (long)snapshot[1]);
+            var victims = new List<string>();
+            for (var i = 2; i + 1 < snapshot.Length && !Within(entries, bytes); i += 2)
+            {
+                var key = (string)snapshot[i]!;
+                if (string.Equals(key, justWritten, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                victims.Add(key);
+                entries--;
+                bytes -= (long)snapshot[i + 1];
+            }
+
+            if (victims.Count == 0)
+            {
+                break;
+            }
+
+            evicted += await RemoveKeysAsync(victims, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (evicted > 0)
+        {
+            await _db.HashIncrementAsync(_keys.Counters, "evictions", evicted).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Entries whose keep-until has passed and whose index Redis has dropped leave the bookkeeping.
+    private async Task ForgetExpiredAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var due = await _db.SortedSetRangeByScoreAsync(_keys.Keep, double.NegativeInfinity, now, take: ArgumentChunk)
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (due.Length == 0)
+        {
+            return;
+        }
+
+        var exists = await Task.WhenAll(due.Select(k => _db.KeyExistsAsync(_keys.Index((string)k!)))).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var gone = due.Where((_, i) => !exists[i]).Select(k => (string)k!).ToList();
+        if (gone.Count > 0)
+        {
+            await ForgetAsync(gone).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
