@@ -32,6 +32,8 @@ param(
     [string[]] $Backend = @('Memory', 'Sqlite', 'Redis'),
     [int] $ScaleEntries = 0,
     [switch] $SkipCalls,
+    # With -ScaleEntries: drop the URI index after filling, to show what a -Uri filter costs without it.
+    [switch] $WithoutUriIndex,
     [string] $ModuleManifest = (Join-Path $PSScriptRoot '../../module/HttpCache.psd1'),
 
     # Internal: set when this script runs itself as the child that measures one figure.
@@ -276,6 +278,7 @@ SELECT 'GET http://host' || (i % 100) || '.example/item/' || i, 'GET http://host
 FROM n;
 UPDATE totals SET entries = (SELECT COUNT(*) FROM entries), bytes = (SELECT SUM(size) FROM entries) WHERE id = 1;
 '@
+        if ($WithoutUriIndex) { $fill.CommandText += 'DROP INDEX ix_entries_uri;' }
         $null = $fill.Parameters.AddWithValue('$count', $ScaleEntries)
         $transaction = $connection.BeginTransaction()
         $fill.Transaction = $transaction
