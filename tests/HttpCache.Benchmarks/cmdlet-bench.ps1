@@ -222,7 +222,6 @@ try {
         }
         $listener.Stop()
 
-        $floor = ($results | Where-Object Name -like 'Floor*' | Measure-Object Median -Average).Average
         $median = @{}
         $table = foreach ($f in $figures) {
             $runs = @($results | Where-Object { $_.Name -eq $f.Name -and $_.Backend -eq $f.Backend })
@@ -235,7 +234,7 @@ try {
                 'Spread µs' = if ($medians.Count -gt 1) { '{0:N0}–{1:N0}' -f $medians[0], $medians[-1] } else { '' }
                 'p99 µs'    = [math]::Round(($runs.P99 | Measure-Object -Maximum).Maximum, 1)
                 'p99/median' = [math]::Round(($runs.P99 | Measure-Object -Maximum).Maximum / $m, 1)
-                'x floor'   = [math]::Round($m / $floor, 2)
+                'x floor'   = [math]::Round($m / $median['Floor/'], 2)   # the floor is the first figure
             }
         }
         "`n$Calls calls after $WarmUp warm-up URLs, $BodySize-byte bodies, $Rounds round(s); median of the rounds' medians, p99 the worst round's."
