@@ -27,6 +27,7 @@ public sealed class CacheSession : IDisposable
         Name = engine.Name;
         Backend = engine.Store.BackendName;
         Location = engine.Store.Location;
+        StoreFallback = engine.StoreFallback;
         ExpireAfter = settings.ExpireAfter.ToString();
         CacheControl = settings.CacheControl;
         AllowedMethods = settings.AllowedMethods.OrderBy(m => m, StringComparer.OrdinalIgnoreCase).ToArray();
@@ -70,6 +71,12 @@ public sealed class CacheSession : IDisposable
     /// and namespace, or 'memory'.
     /// </summary>
     public string Location { get; }
+
+    /// <summary>
+    /// Why this session caches in memory instead of its own store, which could not be opened (the default
+    /// session only: a full disk, a read-only folder, a file that is not a cache); null when it uses its store.
+    /// </summary>
+    public string? StoreFallback { get; }
 
     /// <summary>
     /// The lifetime of responses that give none of their own: NeverExpire, ExpireImmediately, DoNotCache,

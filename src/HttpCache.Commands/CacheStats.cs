@@ -66,6 +66,12 @@ public sealed class CacheStats
     /// <summary>Where the store keeps its data.</summary>
     public string Location => Session.Location;
 
+    /// <summary>
+    /// Why the session caches in memory for this process instead of in its own store, which could not be opened
+    /// (the default session only); null when it uses its store. The figures are then the memory store's.
+    /// </summary>
+    public string? StoreFallback => Session.StoreFallback;
+
     /// <summary>This session's answers served from the store (fresh, revalidated or stale).</summary>
     public long Hits { get; }
 

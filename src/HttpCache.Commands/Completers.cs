@@ -136,6 +136,16 @@ internal sealed class IgnoredParameterCompleter : FixedListCompleter
     }
 }
 
+/// <summary>Completes -TargetedCacheControl with RFC 9213's CDN-Cache-Control.</summary>
+internal sealed class TargetedCacheControlCompleter : FixedListCompleter
+{
+    public TargetedCacheControlCompleter()
+        : base(
+            ("CDN-Cache-Control", "RFC 9213's field for CDNs."))
+    {
+    }
+}
+
 /// <summary>Completes -ExcludeFromKey with tracking parameters, which never change an answer (credentials are left to the user's judgement).</summary>
 internal sealed class ExcludeFromKeyCompleter : FixedListCompleter
 {

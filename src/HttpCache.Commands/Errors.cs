@@ -59,8 +59,9 @@ internal static class Errors
 internal static class Sessions
 {
     /// <summary>
-    /// <paramref name="given"/>, or the default session (created now if needed). A store that cannot be
-    /// opened, or a disposed session, stops the command with a terminating error.
+    /// <paramref name="given"/>, or the default session (created now if needed; when its store cannot be opened
+    /// it caches in memory, and this warns once per process). A disposed session stops the command with a
+    /// terminating error.
     /// </summary>
     public static CacheSession Resolve(PSCmdlet cmdlet, CacheSession? given)
     {
@@ -74,14 +75,12 @@ internal static class Sessions
             return given;
         }
 
-        try
+        var session = SessionProvider.Default;
+        if (SessionProvider.TakeFallbackWarning() is { } warning)
         {
-            return SessionProvider.Default;
+            cmdlet.WriteWarning(warning);
         }
-        catch (CacheStoreException ex)
-        {
-            cmdlet.ThrowTerminatingError(Errors.StoreUnavailable(ex, Engine.Storage.CachePaths.DefaultSqlitePath));
-            throw; // not reached: ThrowTerminatingError throws
-        }
+
+        return session;
     }
 }

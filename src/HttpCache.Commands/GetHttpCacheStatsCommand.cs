@@ -38,6 +38,11 @@ public sealed class GetHttpCacheStatsCommand : PSCmdlet, IDisposable
             }
 
             var statistics = engine.Run(token => session.Engine.GetStatisticsAsync(token));
+            if (statistics.Unsaved is { } why)
+            {
+                WriteWarning($"This session's latest figures could not be saved in the store ({why}); they are included here, and saved once the store can be written.");
+            }
+
             var now = session.Engine.Time.GetUtcNow();
             var (growth, change) = GrowthHistory.Record(session, now, statistics.Inventory.Bytes);
             WriteObject(new CacheStats(session, statistics, now, growth, change));

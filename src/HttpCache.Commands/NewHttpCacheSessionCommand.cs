@@ -154,6 +154,7 @@ public sealed class NewHttpCacheSessionCommand : PSCmdlet
     [Parameter]
     [ValidateNotNull]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(TargetedCacheControlCompleter))]
     public string? TargetedCacheControl { get; set; }
 
     /// <summary>A StackExchange.Redis configuration string: 'host:port,password=…,ssl=true', a Cluster's endpoints…</summary>

@@ -5,12 +5,14 @@ namespace HttpCache.Commands;
 /// <summary>
 /// The shared default session (SQLite at the engine's default path, <c>CachePaths.DefaultSqlitePath</c>) that
 /// every cmdlet uses when -Session is not given: created on first use, once per process, from any runspace.
-/// A failure to create it is not remembered, so the next command tries again (the folder may be fixed).
+/// When its file cannot be opened (a full disk, a read-only folder, a file that is not a cache, a folder at the
+/// path), the session keeps to a memory store for the process, and the first command to use it warns once.
 /// </summary>
 internal static class SessionProvider
 {
     private static readonly object Gate = new();
     private static CacheSession? s_default;
+    private static string? s_fallbackWarning;
 
     /// <summary>The default session's name.</summary>
     public const string DefaultName = "default";
@@ -18,8 +20,12 @@ internal static class SessionProvider
     /// <summary>The default session if it was created and is still open; never creates it (tab completion must not open stores).</summary>
     public static CacheSession? Existing => Volatile.Read(ref s_default) is { IsDisposed: false } existing ? existing : null;
 
-    /// <summary>The default session, created now if it does not exist yet.</summary>
-    /// <exception cref="Engine.Storage.CacheStoreException">The default store cannot be opened.</exception>
+    /// <summary>
+    /// The warning for a default session that fell back to memory, once: the first caller gets it, later ones null.
+    /// </summary>
+    public static string? TakeFallbackWarning() => Interlocked.Exchange(ref s_fallbackWarning, null);
+
+    /// <summary>The default session, created now if it does not exist yet; never fails for its store.</summary>
     public static CacheSession Default
     {
         get
@@ -34,7 +40,12 @@ internal static class SessionProvider
             {
                 if (s_default is null || s_default.IsDisposed)
                 {
-                    var session = new CacheSession(HttpCacheSession.Create(new HttpCacheSessionOptions { Name = DefaultName }), isDefault: true);
+                    var session = new CacheSession(HttpCacheSession.Create(new HttpCacheSessionOptions { Name = DefaultName, FallBackToMemory = true }), isDefault: true);
+                    if (session.StoreFallback is { } why)
+                    {
+                        Volatile.Write(ref s_fallbackWarning, $"The default HTTP cache at '{Engine.Storage.CachePaths.DefaultSqlitePath}' cannot be used ({why}); this process caches in memory instead. Fix the file or folder, or give a session of your own with New-HttpCacheSession -Path.");
+                    }
+
                     Volatile.Write(ref s_default, session);
                     SessionLifetime.Track(session);
                 }

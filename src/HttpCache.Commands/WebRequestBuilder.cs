@@ -54,10 +54,6 @@ internal static class WebRequestBuilder
         return uri;
     }
 
-    /// <summary>Builds the request. Throws <see cref="ArgumentException"/> for a header or body it cannot send.</summary>
-    public static HttpRequestMessage Build(HttpMethod method, Uri uri, IDictionary? headers, object? body, string? contentType, string? userAgent) =>
-        Build(new WebRequestParts(method, uri) { Headers = headers, Body = body, ContentType = contentType, UserAgent = userAgent, SkipHeaderValidation = true });
-
     /// <summary>Builds the request from every part Invoke-WebRequest takes. Throws <see cref="ArgumentException"/> for one it cannot send.</summary>
     public static HttpRequestMessage Build(WebRequestParts parts)
     {

@@ -59,13 +59,23 @@ public sealed record HttpCacheSessionOptions
 
     /// <summary>The handler that reaches the network; a decompressing, redirect-following handler when null.</summary>
     public HttpMessageHandler? InnerHandler { get; init; }
+
+    /// <summary>
+    /// When the store cannot be opened (a full disk, a read-only folder, a file that is not a cache, a folder at
+    /// the path), use a memory store instead of failing, and say why in <see cref="HttpCacheSession.StoreFallback"/>.
+    /// For the default session, whose location the user never chose: a request must not fail because of it.
+    /// </summary>
+    public bool FallBackToMemory { get; init; }
 }
 
 /// <summary>Everything <see cref="HttpCacheSession.GetStatisticsAsync"/> reports.</summary>
 /// <param name="Cumulative">Every session's and process's figures, as persisted in the store.</param>
 /// <param name="Session">This session's own figures.</param>
 /// <param name="Inventory">What the store holds.</param>
-public sealed record CacheStatistics(CacheCounterSet Cumulative, CacheCounterSet Session, StoreInventory Inventory);
+/// <param name="Unsaved">Why this session's latest figures could not be saved in the store (a full disk, a read-only
+/// file); they are counted in <paramref name="Cumulative"/> all the same, and saved once the store can be written.
+/// Null when they were saved.</param>
+public sealed record CacheStatistics(CacheCounterSet Cumulative, CacheCounterSet Session, StoreInventory Inventory, string? Unsaved = null);
 
 /// <summary>
 /// A cache in use: settings, a store and an <see cref="HttpClient"/> whose handler chain holds the
@@ -110,19 +120,24 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             throw new ArgumentException("A Redis configuration or connection needs the Redis backend.", nameof(options));
         }
 
-        ICacheStore store = options.Backend switch
+        ICacheStore store;
+        string? fallback = null;
+        try
         {
-            CacheBackend.Memory => new MemoryCacheStore(options.Limits),
-            CacheBackend.FileSystem => new FileSystemCacheStore(
-                options.Path ?? throw new ArgumentException("The FileSystem backend needs a -Path (a folder).", nameof(options)), options.Limits),
-            CacheBackend.Redis => CreateRedisStore(options),
-            _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path), null, options.Limits),
-        };
+            store = CreateStore(options);
+        }
+        catch (CacheStoreException ex) when (options.FallBackToMemory)
+        {
+            store = new MemoryCacheStore(options.Limits);
+            fallback = ex.Message;
+        }
+
         var (secret, source) = KeySecrets.Resolve(options.Settings.KeySecret, options.Backend, out var problem);
         return new HttpCacheSession(store, options.Settings with { KeySecret = secret }, options.TimeProvider, options.InnerHandler, options.Name)
         {
             KeySecretSource = source,
             KeySecretProblem = problem,
+            StoreFallback = fallback,
         };
     }
 
@@ -131,6 +146,15 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
 
     /// <summary>Why the user's key file could not be used, when it could not; else null.</summary>
     public string? KeySecretProblem { get; private init; }
+
+    private static ICacheStore CreateStore(HttpCacheSessionOptions options) => options.Backend switch
+    {
+        CacheBackend.Memory => new MemoryCacheStore(options.Limits),
+        CacheBackend.FileSystem => new FileSystemCacheStore(
+            options.Path ?? throw new ArgumentException("The FileSystem backend needs a -Path (a folder).", nameof(options)), options.Limits),
+        CacheBackend.Redis => CreateRedisStore(options),
+        _ => new SqliteCacheStore(CachePaths.ResolveSqlitePath(options.Path), null, options.Limits),
+    };
 
     private static RedisCacheStore CreateRedisStore(HttpCacheSessionOptions options)
     {
@@ -154,6 +178,12 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
 
     /// <summary>The store.</summary>
     public ICacheStore Store { get; }
+
+    /// <summary>
+    /// Why <see cref="Store"/> is a memory store for this process instead of the store asked for (which could not be
+    /// opened: the message says why), with <see cref="HttpCacheSessionOptions.FallBackToMemory"/>; null otherwise.
+    /// </summary>
+    public string? StoreFallback { get; private init; }
 
     /// <summary>
     /// The Redis connection of a Redis session (an <c>IConnectionMultiplexer</c>, typed as object so hosts
@@ -204,7 +234,9 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     /// <summary>The stored entries the query matches, oldest first.</summary>
     public async IAsyncEnumerable<CacheRecordInfo> GetEntriesAsync(CacheQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        // Listing is a read: a store that cannot take the pending hit counts now (a full disk) lists all the same,
+        // and this session's latest hits show in HitCount once they can be saved.
+        await TryFlushAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var entry in Store.ListAsync(query, cancellationToken).ConfigureAwait(false))
         {
             yield return entry;
@@ -235,13 +267,47 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         return await Store.UpdateExpirationAsync(key, expiresAt, keepUntil, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Persists pending counters and hit counts, then reports the figures.</summary>
+    /// <summary>
+    /// Persists pending counters and hit counts, then reports the figures. Reading needs no free space: when the
+    /// store cannot be written (a full disk), the pending figures are added to what the store holds and stay
+    /// pending, and <see cref="CacheStatistics.Unsaved"/> says why.
+    /// </summary>
     public async Task<CacheStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
     {
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        var unsaved = await TryFlushAsync(cancellationToken).ConfigureAwait(false);
         var stored = await Store.GetCountersAsync(cancellationToken).ConfigureAwait(false);
+        if (unsaved is not null)
+        {
+            var pending = Counters.TakePending();
+            Counters.ReturnPending(pending);
+            var sum = new Dictionary<string, long>(stored, StringComparer.Ordinal);
+            foreach (var (name, value) in pending)
+            {
+                sum[name] = sum.GetValueOrDefault(name) + value;
+            }
+
+            stored = sum;
+        }
+
         var inventory = await Store.GetInventoryAsync(cancellationToken).ConfigureAwait(false);
-        return new CacheStatistics(CacheCounters.FromStore(stored), Counters.Snapshot(), inventory);
+        return new CacheStatistics(CacheCounters.FromStore(stored), Counters.Snapshot(), inventory, unsaved);
+    }
+
+    /// <summary>
+    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written (full,
+    /// read-only, locked past its timeout) leaves the figures pending, and its message is returned.
+    /// </summary>
+    private async Task<string?> TryFlushAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (CacheStoreException ex) when (ex.Failure is CacheStoreFailure.Unwritable or CacheStoreFailure.Locked)
+        {
+            return ex.Message;
+        }
     }
 
     /// <summary>

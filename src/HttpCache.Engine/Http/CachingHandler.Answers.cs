@@ -46,8 +46,8 @@ public sealed partial class CachingHandler
             // §4.3.5: a HEAD answered from a stored GET gets its header fields, not its content.
             Content = request.Method == HttpMethod.Head
                 ? new ByteArrayContent([])
-                : stored.Record.BodyStreamed && store is IStreamingCacheStore streaming
-                    ? new StoredBodyContent(streaming, stored.Record.Key)
+                : stored.Record.BodyStreamed && store is IStreamingCacheStore streaming && stored.Checksum is { } checksum
+                    ? new StoredBodyContent(streaming, stored.Record, checksum, StreamedBodyDamagedAsync)
                     : new ByteArrayContent(stored.Body),
         };
         foreach (var (name, values) in stored.Headers)

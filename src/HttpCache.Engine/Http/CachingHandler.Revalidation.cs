@@ -136,6 +136,7 @@ public sealed partial class CachingHandler
             RequestTime = requestTime,
             ResponseTime = responseTime,
             Body = stored.Body,
+            Checksum = stored.Checksum,
         };
 
         var answer = ToResponse(renewed, request, TimeSpan.Zero);

@@ -32,6 +32,12 @@ public sealed partial class CachingHandler
         return (CachePolicy.SelectVariant(variants, request, settings), true);
     }
 
+    /// <summary>
+    /// The stored variants as the policy sees them, each checked first: a body that does not match the checksum in
+    /// its metadata (or metadata that does not read) is a corrupt entry — removed, counted, warned about — and an
+    /// entry an earlier release wrote without a checksum cannot be vouched for, so it goes too (without counting as
+    /// corrupt). Either way the request goes to the origin, and its answer takes the entry's place.
+    /// </summary>
     private async Task<List<StoredResponse>> ReadVariantsAsync(IReadOnlyList<CacheRecord> records, CacheResponseInfo info, CancellationToken cancellationToken)
     {
         var variants = new List<StoredResponse>(records.Count);
@@ -40,6 +46,18 @@ public sealed partial class CachingHandler
             try
             {
                 var variant = EntrySerializer.Deserialize(record, record.Metadata, record.Body);
+                if (variant.Checksum is not { } checksum)
+                {
+                    info.Add(CacheEventId.CorruptEntry, CacheDiagnosticLevel.Verbose, $"The cache entry {record.Key} for {record.Uri} was written by an earlier release, without a body checksum; it was removed and the request goes to the origin.");
+                    await RemoveUnusableAsync(record, info, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (record.BodyStreamed && !await StreamedBodyPresentAsync(record, checksum, info, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
                 variants.Add(variant.BodyEncoding is not { } encoding
                     ? variant
                     : variant.WithBody(BodyCodec.Decompress(variant.Body, encoding, variant.OriginalLength), null, variant.OriginalLength));
@@ -48,18 +66,83 @@ public sealed partial class CachingHandler
             {
                 counters.Increment(CacheCounter.CorruptEntries);
                 info.Add(CacheEventId.CorruptEntry, CacheDiagnosticLevel.Warning, $"The cache entry {record.Key} for {record.Uri} could not be read ({ex.Message}); it was removed and the request goes to the origin.");
-                try
-                {
-                    await store.RemoveAsync(new CacheQuery { Key = record.Key }, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception removeFailure) when (!cancellationToken.IsCancellationRequested)
-                {
-                    StoreFailed(info, "remove a corrupt entry", removeFailure, record.PrimaryKey);
-                }
+                await RemoveUnusableAsync(record, info, cancellationToken).ConfigureAwait(false);
             }
         }
 
         return variants;
+    }
+
+    /// <summary>
+    /// A streamed body is read only as the caller reads it, so what can be checked before answering is checked
+    /// now: that it can be opened and holds as many bytes as its checksum says. Its bytes are checked as they are
+    /// read (<see cref="StoredBodyContent"/>). False when the entry is gone or the store fails (reported).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The body is damaged (a missing chunk, a file of another length).</exception>
+    private async Task<bool> StreamedBodyPresentAsync(CacheRecord record, BodyChecksum checksum, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
+        if (store is not IStreamingCacheStore streaming)
+        {
+            return false;
+        }
+
+        Stream? body;
+        try
+        {
+            body = await streaming.OpenBodyAsync(record.Key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheStoreException ex) when (ex.Failure == CacheStoreFailure.Corrupt)
+        {
+            throw new InvalidDataException(ex.Message, ex);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            StoreFailed(info, "read", ex, record.PrimaryKey);
+            return false;
+        }
+
+        if (body is null)
+        {
+            return false;
+        }
+
+        await using (body.ConfigureAwait(false))
+        {
+            if (body.Length != checksum.Length)
+            {
+                throw new InvalidDataException($"The streamed body holds {body.Length} of the {checksum.Length} bytes recorded with it.");
+            }
+        }
+
+        return true;
+    }
+
+    private async Task RemoveUnusableAsync(CacheRecordInfo record, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await writes.DrainAsync(cancellationToken).ConfigureAwait(false);
+            await store.RemoveAsync(new CacheQuery { Key = record.Key }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception removeFailure) when (!cancellationToken.IsCancellationRequested)
+        {
+            StoreFailed(info, "remove a corrupt entry", removeFailure, record.PrimaryKey);
+        }
+    }
+
+    /// <summary>A streamed body found damaged while it was served: counted, and removed before the caller's read fails.</summary>
+    private async Task StreamedBodyDamagedAsync(CacheRecordInfo record)
+    {
+        counters.Increment(CacheCounter.CorruptEntries);
+        try
+        {
+            await store.RemoveAsync(new CacheQuery { Key = record.Key }).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The store fails now: the next lookup checks the entry again, and finds the damage before answering.
+            counters.Increment(CacheCounter.Errors);
+        }
     }
 
     /// <summary>

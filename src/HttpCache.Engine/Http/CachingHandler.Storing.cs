@@ -31,6 +31,7 @@ public sealed partial class CachingHandler
         var sink = new TeeStream.Sink(
             writer,
             settings.MaxBodySize,
+            finalMetadata: checksum => EntrySerializer.Serialize(entry, checksum),
             committed: length =>
             {
                 counters.Increment(CacheCounter.Stores);

@@ -15,26 +15,36 @@ namespace HttpCache.Engine.Http;
 /// (int32) then name, value count, values; Vary count (int32) then name, value. Strings are
 /// length-prefixed UTF-8. Version 2, written only for a body compressed for storage, adds after the
 /// corrected initial age: the body's storage encoding (string: "br" or "gzip") and its original
-/// length (int64). Both versions are read.
+/// length (int64). Version 3, written since bodies carry a checksum, has after the corrected initial age: the
+/// storage encoding (string, empty for a body stored as received), the original length (int64), then the
+/// stored body's length (int64) and XxHash3 (uint64) — see <see cref="BodyChecksum"/>. All three versions are
+/// read; an entry of version 1 or 2 has no checksum (<see cref="StoredResponse.Checksum"/> is null).
 /// </remarks>
 public static class EntrySerializer
 {
-    /// <summary>The format version written for a body stored as received.</summary>
-    public const byte FormatVersion = 1;
+    /// <summary>The format version written: every entry carries its body's checksum.</summary>
+    public const byte FormatVersion = 3;
 
-    /// <summary>The format version written for a body compressed for storage.</summary>
-    public const byte CompressedFormatVersion = 2;
+    /// <summary>The format an earlier release wrote for a body stored as received (no checksum).</summary>
+    public const byte LegacyFormatVersion = 1;
+
+    /// <summary>The format an earlier release wrote for a body compressed for storage (no checksum).</summary>
+    public const byte LegacyCompressedFormatVersion = 2;
 
     private static readonly byte[] Magic = "HC"u8.ToArray();
 
-    /// <summary>Serializes the HTTP description of an entry.</summary>
-    public static byte[] Serialize(StoredResponse response)
+    /// <summary>
+    /// Serializes the HTTP description of an entry with the checksum of its stored body: <paramref name="checksum"/>
+    /// when given (a streamed body, which is not in <paramref name="response"/>), else that of <see cref="StoredResponse.Body"/>.
+    /// </summary>
+    public static byte[] Serialize(StoredResponse response, BodyChecksum? checksum = null)
     {
+        var sum = checksum ?? BodyChecksum.Of(response.Body);
         using var stream = new MemoryStream(256);
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
-            writer.Write(response.BodyEncoding is null ? FormatVersion : CompressedFormatVersion);
+            writer.Write(FormatVersion);
             writer.Write(response.StatusCode);
             writer.Write(response.ReasonPhrase is not null);
             if (response.ReasonPhrase is not null)
@@ -47,11 +57,10 @@ public static class EntrySerializer
             writer.Write(response.RequestTime.UtcTicks);
             writer.Write(response.ResponseTime.UtcTicks);
             writer.Write(response.InitialAge.Ticks);
-            if (response.BodyEncoding is not null)
-            {
-                writer.Write(response.BodyEncoding);
-                writer.Write(response.OriginalLength);
-            }
+            writer.Write(response.BodyEncoding ?? string.Empty);
+            writer.Write(response.BodyEncoding is null ? sum.Length : response.OriginalLength);
+            writer.Write(sum.Length);
+            writer.Write(sum.Hash);
 
             writer.Write(response.Headers.Count);
             foreach (var (name, values) in response.Headers)
@@ -77,7 +86,8 @@ public static class EntrySerializer
 
     /// <summary>
     /// Reads an entry. Throws <see cref="InvalidDataException"/> for anything that is not a complete
-    /// entry of a known version; the caller treats that as a corrupt entry.
+    /// entry of a known version, and for a body (<paramref name="body"/>, unless the record's body is
+    /// streamed) that does not match the entry's checksum; the caller treats that as a corrupt entry.
     /// </summary>
     public static StoredResponse Deserialize(CacheRecordInfo record, byte[] metadata, byte[] body)
     {
@@ -90,9 +100,9 @@ public static class EntrySerializer
             }
 
             var version = reader.ReadByte();
-            if (version is not FormatVersion and not CompressedFormatVersion)
+            if (version is not FormatVersion and not LegacyFormatVersion and not LegacyCompressedFormatVersion)
             {
-                throw new InvalidDataException($"The entry has format version {version}; this engine reads versions {FormatVersion} and {CompressedFormatVersion}.");
+                throw new InvalidDataException($"The entry has format version {version}; this engine reads versions {LegacyFormatVersion} to {FormatVersion}.");
             }
 
             var status = reader.ReadInt32();
@@ -103,13 +113,29 @@ public static class EntrySerializer
             var initialAge = TimeSpan.FromTicks(reader.ReadInt64());
             string? bodyEncoding = null;
             var originalLength = (long)body.Length;
-            if (version == CompressedFormatVersion)
+            BodyChecksum? checksum = null;
+            if (version != LegacyFormatVersion)
             {
                 bodyEncoding = reader.ReadString();
                 originalLength = reader.ReadInt64();
-                if (bodyEncoding is not ("br" or "gzip") || originalLength < 0)
+                if (version == FormatVersion && bodyEncoding.Length == 0)
+                {
+                    bodyEncoding = null;
+                }
+
+                if (bodyEncoding is not (null or "br" or "gzip") || originalLength < 0)
                 {
                     throw new InvalidDataException($"The entry has an unknown body encoding '{bodyEncoding}'.");
+                }
+            }
+
+            if (version == FormatVersion)
+            {
+                checksum = new BodyChecksum(reader.ReadInt64(), reader.ReadUInt64());
+                if (!record.BodyStreamed && !checksum.Value.Matches(body))
+                {
+                    throw new InvalidDataException(
+                        $"The body does not match its checksum ({body.Length} bytes stored, {checksum.Value.Length} expected, or other bytes).");
                 }
             }
 
@@ -158,6 +184,7 @@ public static class EntrySerializer
                 Body = body,
                 BodyEncoding = bodyEncoding,
                 OriginalLength = originalLength,
+                Checksum = checksum,
             };
         }
         catch (Exception ex) when (ex is EndOfStreamException or IOException or ArgumentException or DecoderFallbackException or FormatException)

@@ -95,8 +95,10 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
     }
 
     /// <summary>Where the pieces go: a store writer, committed at the end of the body.</summary>
-    internal sealed class Sink(ICacheBodyWriter writer, long maxSize, Action<long> committed, Action<string, Exception?> abandoned)
+    internal sealed class Sink(ICacheBodyWriter writer, long maxSize, Func<BodyChecksum, byte[]> finalMetadata, Action<long> committed, Action<string, Exception?> abandoned)
     {
+        // The entry's metadata carries the body's checksum, known only at the end: the commit writes it.
+        private readonly BodyChecksum.Builder checksum = new();
         private long written;
         private int state; // 0 writing, 1 done
 
@@ -111,7 +113,7 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
             {
                 if (piece.Length == 0)
                 {
-                    await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    await writer.CommitAsync(finalMetadata(checksum.Current), cancellationToken).ConfigureAwait(false);
                     if (Interlocked.Exchange(ref state, 1) == 0)
                     {
                         await writer.DisposeAsync().ConfigureAwait(false);
@@ -129,6 +131,7 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
                     return;
                 }
 
+                checksum.Append(piece.Span);
                 await writer.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -170,12 +173,20 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
     }
 }
 
-/// <summary>A stored body read from a streaming store only when the caller reads it.</summary>
-internal sealed class StoredBodyContent(IStreamingCacheStore store, string key) : HttpContent
+/// <summary>
+/// A stored body read from a streaming store only when the caller reads it, checked against the entry's
+/// checksum as it is read. Damage found once bytes went out (another length, other bytes, a read that fails)
+/// fails that read with an <see cref="IOException"/> saying so; <paramref name="damaged"/> has removed the
+/// entry by then, so the next request is a clean miss.
+/// </summary>
+internal sealed class StoredBodyContent(IStreamingCacheStore store, CacheRecordInfo record, BodyChecksum expected, Func<CacheRecordInfo, Task> damaged) : HttpContent
 {
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
-        await store.OpenBodyAsync(key, cancellationToken).ConfigureAwait(false)
-        ?? throw new IOException($"The cached body of entry {key} was removed while it was being served.");
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
+    {
+        var body = await store.OpenBodyAsync(record.Key, cancellationToken).ConfigureAwait(false)
+            ?? throw new IOException($"The cached body of entry {record.Key} was removed while it was being served.");
+        return new VerifiedBodyStream(body, expected, detail => Damaged(detail));
+    }
 
     protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
 
@@ -192,5 +203,103 @@ internal sealed class StoredBodyContent(IStreamingCacheStore store, string key) 
     {
         length = 0;
         return false;
+    }
+
+    private async Task<IOException> Damaged(string detail)
+    {
+        await damaged(record).ConfigureAwait(false);
+        return new IOException(
+            $"The cached body of {record.Uri} (entry {record.Key}) is damaged: {detail}. The entry was removed; the next request fetches it from the origin.");
+    }
+}
+
+/// <summary>A stored body's stream that checks its length and checksum as it is read.</summary>
+internal sealed class VerifiedBodyStream(Stream inner, BodyChecksum expected, Func<string, Task<IOException>> damaged) : ReadOnlyStream
+{
+    private readonly BodyChecksum.Builder seen = new();
+    private bool failed;
+    private bool ended;
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        int read;
+        try
+        {
+            read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (!failed)
+        {
+            failed = true;
+            throw await damaged($"reading it failed ({ex.Message})").ConfigureAwait(false);
+        }
+
+        return Problem(buffer.Span[..read], buffer.IsEmpty) is { } problem
+            ? throw await damaged(problem).ConfigureAwait(false)
+            : read;
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        int read;
+        try
+        {
+            read = inner.Read(buffer);
+        }
+        catch (IOException ex) when (!failed)
+        {
+            failed = true;
+            throw damaged($"reading it failed ({ex.Message})").GetAwaiter().GetResult();
+        }
+
+        return Problem(buffer[..read], buffer.IsEmpty) is { } problem
+            ? throw damaged(problem).GetAwaiter().GetResult()
+            : read;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    // What is wrong so far, once: more bytes than the entry holds, or at the end another length or hash.
+    private string? Problem(ReadOnlySpan<byte> piece, bool probe)
+    {
+        if (failed || ended)
+        {
+            return null;
+        }
+
+        if (!piece.IsEmpty)
+        {
+            seen.Append(piece);
+            if (seen.Length <= expected.Length)
+            {
+                return null;
+            }
+        }
+        else if (probe)
+        {
+            // A zero-length read only waits for data; it says nothing about the end of the body.
+            return null;
+        }
+
+        ended = piece.IsEmpty;
+        var actual = seen.Current;
+        if (actual == expected)
+        {
+            return null;
+        }
+
+        failed = true;
+        return actual.Length != expected.Length
+            ? actual.Length > expected.Length
+                ? $"it holds more than the {expected.Length} bytes recorded with it"
+                : $"it holds {actual.Length} of the {expected.Length} bytes recorded with it"
+            : "its bytes do not match the checksum recorded with it";
     }
 }

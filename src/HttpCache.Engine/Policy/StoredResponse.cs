@@ -43,6 +43,12 @@ public sealed class StoredResponse
     /// <summary>The body's length as received, before any compression for storage.</summary>
     public long OriginalLength { get; init; }
 
+    /// <summary>
+    /// The stored body's length and hash, from the entry's metadata; null for an entry an earlier release wrote
+    /// without one.
+    /// </summary>
+    public BodyChecksum? Checksum { get; init; }
+
     /// <summary>The same answer with another body representation (compressed for storage, or restored).</summary>
     public StoredResponse WithBody(byte[] body, string? encoding, long originalLength) => new()
     {
@@ -58,6 +64,7 @@ public sealed class StoredResponse
         Body = body,
         BodyEncoding = encoding,
         OriginalLength = originalLength,
+        Checksum = Checksum,
     };
 
     /// <summary>The first value of a header, or null.</summary>

@@ -54,6 +54,25 @@ public sealed class CacheRecord : CacheRecordInfo
 
     /// <summary>The response body, exactly as received (content-encoding untouched).</summary>
     public required byte[] Body { get; init; }
+
+    /// <summary>The same record with another metadata blob.</summary>
+    public CacheRecord WithMetadata(byte[] metadata) => new()
+    {
+        Key = Key,
+        PrimaryKey = PrimaryKey,
+        Method = Method,
+        Uri = Uri,
+        StatusCode = StatusCode,
+        CreatedAt = CreatedAt,
+        ExpiresAt = ExpiresAt,
+        KeepUntil = KeepUntil,
+        Size = Size,
+        HitCount = HitCount,
+        LastAccessedAt = LastAccessedAt,
+        BodyStreamed = BodyStreamed,
+        Metadata = metadata,
+        Body = Body,
+    };
 }
 
 /// <summary>Filters for listing and bulk removal. Every filter given must match (AND).</summary>

@@ -28,6 +28,10 @@ public interface ICacheBodyWriter : IAsyncDisposable
     /// <summary>Appends to the body.</summary>
     ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
-    /// <summary>Makes the entry visible, replacing any entry with the same key.</summary>
-    Task CommitAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Makes the entry visible, replacing any entry with the same key. <paramref name="metadata"/>, when given,
+    /// replaces the record's metadata blob: the engine's can only be complete once the whole body was seen (it
+    /// carries the body's length and checksum).
+    /// </summary>
+    Task CommitAsync(byte[]? metadata = null, CancellationToken cancellationToken = default);
 }

@@ -2,6 +2,7 @@ using System.Text;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Http;
 using HttpCache.Engine.Policy;
+using HttpCache.Engine.Storage;
 using HttpCache.Testing;
 using Microsoft.AspNetCore.Http;
 
@@ -121,7 +122,7 @@ public sealed class BodySizeAndCompressionTests(OriginFixture fixture) : IClassF
     }
 
     [Fact]
-    public void A_compressed_entry_round_trips_through_the_entry_format_as_version_2()
+    public void A_compressed_entry_round_trips_through_the_entry_format_with_the_checksum_of_its_stored_bytes()
     {
         var (stored, encoding) = BodyCodec.Compress(Encoding.UTF8.GetBytes(Text), BodyCompression.Gzip);
         var entry = new StoredResponse
@@ -131,12 +132,14 @@ public sealed class BodySizeAndCompressionTests(OriginFixture fixture) : IClassF
             Headers = [],
             BodyEncoding = encoding,
             OriginalLength = Text.Length,
+            Body = stored,
         };
 
         var metadata = EntrySerializer.Serialize(entry);
         var read = EntrySerializer.Deserialize(entry.Record, metadata, stored);
 
-        Assert.Equal(EntrySerializer.CompressedFormatVersion, metadata[2]);
+        Assert.Equal(EntrySerializer.FormatVersion, metadata[2]);
+        Assert.Equal(BodyChecksum.Of(stored), read.Checksum);
         Assert.Equal("gzip", read.BodyEncoding);
         Assert.Equal(Text, Encoding.UTF8.GetString(BodyCodec.Decompress(read.Body, "gzip", read.OriginalLength)));
     }

@@ -103,6 +103,48 @@ public sealed class EntrySerializerTests
     }
 
     [Fact]
+    public void An_entry_an_earlier_release_wrote_reads_without_a_checksum()
+    {
+        var read = Read(Layout(version: EntrySerializer.LegacyFormatVersion));
+
+        Assert.Null(read.Checksum);
+        Assert.Equal("\"v1\"", read.ETag);
+        Assert.Equal(EntrySerializer.FormatVersion, EntrySerializer.Serialize(read)[2]);
+    }
+
+    [Fact]
+    public void Every_entry_carries_its_bodys_length_and_hash()
+    {
+        var read = Read(EntrySerializer.Serialize(RealEntry()));
+
+        Assert.Equal(new BodyChecksum(Body.Length, System.IO.Hashing.XxHash3.HashToUInt64(Body)), read.Checksum);
+    }
+
+    [Theory]
+    [InlineData("the bodY", "other bytes")]
+    [InlineData("the bo", "cut short")]
+    [InlineData("", "empty")]
+    [InlineData("the body and more", "longer")]
+    public void A_body_that_does_not_match_its_checksum_is_corrupt_and_says_so(string damaged, string because)
+    {
+        var metadata = EntrySerializer.Serialize(RealEntry());
+
+        var thrown = Assert.Throws<InvalidDataException>(() => EntrySerializer.Deserialize(Info, metadata, Encoding.UTF8.GetBytes(damaged)));
+        Assert.True(thrown.Message.Contains("checksum", StringComparison.Ordinal), because);
+    }
+
+    [Fact]
+    public void A_streamed_body_is_checked_as_it_is_read_not_here()
+    {
+        var streamed = new CacheRecordInfo { Key = "k", PrimaryKey = "k", Method = "GET", Uri = "https://example.test/big", BodyStreamed = true };
+        var metadata = EntrySerializer.Serialize(RealEntry(), new BodyChecksum(5_000_000, 42));
+
+        var read = EntrySerializer.Deserialize(streamed, metadata, []);
+
+        Assert.Equal(new BodyChecksum(5_000_000, 42), read.Checksum);
+    }
+
+    [Fact]
     public void It_starts_with_the_magic_number_and_version()
     {
         var metadata = EntrySerializer.Serialize(RealEntry());
@@ -131,7 +173,7 @@ public sealed class EntrySerializerTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(3)]
+    [InlineData(4)]
     [InlineData(255)]
     public void An_unknown_version_is_corrupt_and_says_so(byte version)
     {
@@ -261,15 +303,15 @@ public sealed class EntrySerializerTests
         }
     }
 
-    /// <summary>A version-1 entry written by hand, with parts that can be made absurd.</summary>
-    private static byte[] Layout(int status = 200, int headerCount = 1, int valueCount = 1, int varyCount = 1, long responseTicks = 638_712_000_000_000_000)
+    /// <summary>An entry written by hand (version 3, or an earlier release's 1), with parts that can be made absurd.</summary>
+    private static byte[] Layout(int status = 200, int headerCount = 1, int valueCount = 1, int varyCount = 1, long responseTicks = 638_712_000_000_000_000, byte version = 3)
     {
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write((byte)'H');
             writer.Write((byte)'C');
-            writer.Write((byte)1);
+            writer.Write(version);
             writer.Write(status);
             writer.Write(true);
             writer.Write("OK");
@@ -278,6 +320,15 @@ public sealed class EntrySerializerTests
             writer.Write(638_712_000_000_000_000L);
             writer.Write(responseTicks);
             writer.Write(0L);
+            if (version == 3)
+            {
+                // Stored as received (no encoding), original length, then the stored body's length and XxHash3.
+                writer.Write(string.Empty);
+                writer.Write((long)Body.Length);
+                writer.Write((long)Body.Length);
+                writer.Write(System.IO.Hashing.XxHash3.HashToUInt64(Body));
+            }
+
             writer.Write(headerCount);
             writer.Write("ETag");
             writer.Write(valueCount);

@@ -88,7 +88,7 @@ public sealed partial class FileSystemCacheStoreTests
     }
 
     [Fact]
-    public async Task A_streamed_body_changed_by_hand_fails_its_read_at_the_end_and_one_cut_short_reads_as_missing()
+    public async Task A_streamed_body_changed_by_hand_fails_its_read_at_the_end_and_one_cut_short_is_corrupt()
     {
         var body = Bytes(1024 * 1024 + 10, seed: 44);
         await WriteStreamedAsync(Streaming, EngineStreamRecord(), body);
@@ -103,8 +103,10 @@ public sealed partial class FileSystemCacheStoreTests
             Assert.Contains("does not match its meta file", error.Message, StringComparison.Ordinal);
         }
 
+        // Cut short: still the entry as found (its meta file is whole), but its body cannot be opened as whole.
         await File.WriteAllBytesAsync(EngineFile(".body"), body[..^1]);
-        Assert.Null(await Store.GetAsync(EngineVariantKey));
-        Assert.Null(await Streaming.OpenBodyAsync(EngineVariantKey));
+        Assert.True((await Store.GetAsync(EngineVariantKey))!.BodyStreamed);
+        var corrupt = await Assert.ThrowsAsync<CacheStoreException>(() => Streaming.OpenBodyAsync(EngineVariantKey));
+        Assert.Equal(CacheStoreFailure.Corrupt, corrupt.Failure);
     }
 }

@@ -10,7 +10,7 @@ namespace HttpCache.Engine.Storage.FileSystem;
 internal sealed class FileSystemBodyWriter : ICacheBodyWriter
 {
     private readonly FileSystemCacheStore _store;
-    private readonly CacheRecord _record;
+    private CacheRecord _record;
     private readonly string _name;
     private readonly string _temp;
     private readonly StoreLimits? _limits;
@@ -65,12 +65,17 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
         }
     }
 
-    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    public async Task CommitAsync(byte[]? metadata = null, CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfDone();
+            if (metadata is not null)
+            {
+                _record = _record.WithMetadata(metadata);
+            }
+
             if (_stream is not null)
             {
                 // Flushed before the lock is taken: the lock is held only for the renames.

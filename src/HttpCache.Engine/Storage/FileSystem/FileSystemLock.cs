@@ -61,7 +61,7 @@ internal sealed class FileSystemLock
                 IOException? busy;
                 try
                 {
-                    var stream = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+                    var stream = OwnerOnly.Open(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
                     try
                     {
                         return new FileSystemLease(stream, _gate);
@@ -79,7 +79,7 @@ internal sealed class FileSystemLock
                 catch (DirectoryNotFoundException)
                 {
                     // The folder was deleted under the store: make it again, as the constructor did.
-                    Directory.CreateDirectory(_folder);
+                    OwnerOnly.CreateDirectory(_folder);
                     continue;
                 }
 

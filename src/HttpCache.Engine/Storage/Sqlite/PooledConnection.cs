@@ -43,6 +43,9 @@ internal sealed class PooledConnection : IDisposable
         }
     }
 
+    /// <summary>The pool's generation when this connection was opened (see <see cref="SqliteConnectionPool.Clear"/>).</summary>
+    public int Generation { get; init; }
+
     /// <summary>The command for this SQL, prepared once per connection and reused, with no parameters.</summary>
     public SqliteCommand Command(string sql)
     {

@@ -264,7 +264,7 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
     private const int InitialBuffer = 64 * 1024;
 
     private readonly SqliteCacheStore _store;
-    private readonly CacheRecord _record;
+    private CacheRecord _record;
     private readonly long _writeId;
     private readonly StoreLimits? _limits;
     private readonly object _gate = new();
@@ -305,7 +305,7 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
         }
     }
 
-    public Task CommitAsync(CancellationToken cancellationToken = default)
+    public Task CommitAsync(byte[]? metadata = null, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -320,6 +320,11 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
                 if (_filled > 0)
                 {
                     Flush();
+                }
+
+                if (metadata is not null)
+                {
+                    _record = _record.WithMetadata(metadata);
                 }
 
                 _store.Execute(this, static (connection, writer) =>

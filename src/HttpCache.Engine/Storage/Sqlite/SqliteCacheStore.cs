@@ -106,6 +106,16 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
     private const string OpenBodySql = "SELECT body_streamed, write_id, size - length(metadata), body FROM entries WHERE key = $key";
 
     private readonly SqliteConnectionPool _pool;
+
+    // The file as opened, held so that a file replaced, deleted or emptied under the store is noticed (CheckFile).
+    private readonly object _fileGate = new();
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _opened;
+    private long _lastFileCheck = long.MinValue / 2;
+    private string? _fileProblem;
+    private bool _replaced;
+
+    /// <summary>How often a call checks that the path still names the opened file (a second; tests set zero).</summary>
+    internal int FileCheckIntervalMs { get; set; } = 1000;
     private readonly TimeSpan _busyTimeout;
     private readonly StoreLimits? _limits;
     private volatile bool _disposed;
@@ -141,12 +151,16 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
         Location = Path.GetFullPath(path);
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Location)!);
+            OwnerOnly.CreateDirectory(Path.GetDirectoryName(Location)!);
+
+            // Made owner-only before SQLite opens it (SQLite would make it 0644); its -wal and -shm files take
+            // the database file's mode. A file that exists keeps its own.
+            OwnerOnly.CreateFile(Location);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CacheStoreException(
-                $"The folder of the HTTP cache database '{Location}' cannot be created: {ex.Message}", ex, CacheStoreFailure.Unwritable);
+                $"The HTTP cache database '{Location}' or its folder cannot be created: {ex.Message}", ex, CacheStoreFailure.Unwritable);
         }
 
         var connectionString = new SqliteConnectionStringBuilder
@@ -186,6 +200,8 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
         {
             // Left for later, as above.
         }
+
+        _opened = HoldFile();
     }
 
     /// <inheritdoc />
@@ -468,7 +484,112 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
     {
         _disposed = true;
         _pool.Dispose();
+        lock (_fileGate)
+        {
+            _opened?.Dispose();
+        }
+
         return ValueTask.CompletedTask;
+    }
+
+    private Microsoft.Win32.SafeHandles.SafeFileHandle HoldFile() =>
+        File.OpenHandle(Location, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+
+    /// <summary>
+    /// At most once a second, before a call uses the file: is the path still the file this store opened? A file
+    /// deleted under an open store would otherwise go on being read and written as a ghost that nobody else sees, and
+    /// one emptied in place would fail every call: the store opens the path again, as a new store would, and this one
+    /// call fails with a message that says what happened (the engine warns, the origin answers, caching goes on). A
+    /// file replaced by another is not opened: every call fails with a message saying so, and the session answers
+    /// from the origin until a new session opens the new file.
+    /// </summary>
+    private void CheckFile()
+    {
+        if (Environment.TickCount64 - Volatile.Read(ref _lastFileCheck) < FileCheckIntervalMs)
+        {
+            if (Volatile.Read(ref _fileProblem) is { } problem)
+            {
+                throw new CacheStoreException(problem, failure: CacheStoreFailure.Corrupt);
+            }
+
+            return;
+        }
+
+        lock (_fileGate)
+        {
+            var now = Environment.TickCount64;
+            if (_replaced || now - _lastFileCheck < FileCheckIntervalMs)
+            {
+                if (_fileProblem is { } problem)
+                {
+                    throw new CacheStoreException(problem, failure: CacheStoreFailure.Corrupt);
+                }
+
+                return;
+            }
+
+            Volatile.Write(ref _lastFileCheck, now);
+            var change = _fileProblem is not null ? "changed" : FileChange();
+            if (change is null)
+            {
+                return;
+            }
+
+            if (change == "replaced")
+            {
+                // Another file now has the path. It is left alone: its -wal name is the one this store's connections
+                // used, so SQLite could pair it with a stale log, and it may not even be a cache. The session goes on
+                // without a store (the origin answers); a new session opens the new file, checked as any file is.
+                _pool.Clear();
+                _replaced = true;
+                Volatile.Write(ref _fileProblem,
+                    $"The HTTP cache database '{Location}' was replaced by another file while in use; this session no longer uses it, and wrote nothing to the new file. A new session opens it.");
+                throw new CacheStoreException(_fileProblem!, failure: CacheStoreFailure.Corrupt);
+            }
+
+            _pool.Clear();
+            try
+            {
+                ExecuteOnFile(Location, static (connection, location) =>
+                {
+                    SqliteSchema.Ensure(connection, location);
+                    return 0;
+                });
+                _opened?.Dispose();
+                _opened = HoldFile();
+            }
+            catch (Exception ex) when (ex is CacheStoreException or IOException or UnauthorizedAccessException)
+            {
+                Volatile.Write(ref _fileProblem, $"The HTTP cache database '{Location}' was {change} while in use, and cannot be opened again: {ex.Message}");
+                throw new CacheStoreException(_fileProblem!, ex, CacheStoreFailure.Corrupt);
+            }
+
+            Volatile.Write(ref _fileProblem, null);
+            throw new CacheStoreException(
+                $"The HTTP cache database '{Location}' was {change} while in use; it was opened again as it is now.", failure: CacheStoreFailure.Other);
+        }
+    }
+
+    private string? FileChange()
+    {
+        if (_opened is null)
+        {
+            return null;
+        }
+
+        var now = new FileInfo(Location);
+        if (!now.Exists)
+        {
+            return "deleted";
+        }
+
+        var length = RandomAccess.GetLength(_opened);
+        if (length == 0)
+        {
+            return "emptied";
+        }
+
+        return now.Length != length || now.LastWriteTimeUtc != File.GetLastWriteTimeUtc(_opened) ? "replaced" : null;
     }
 
     // Errors travel in the returned task, as they would from an async method.
@@ -493,6 +614,12 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
     internal TResult Execute<TState, TResult>(TState state, Func<PooledConnection, TState, TResult> work)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckFile();
+        return ExecuteOnFile(state, work);
+    }
+
+    private TResult ExecuteOnFile<TState, TResult>(TState state, Func<PooledConnection, TState, TResult> work)
+    {
         PooledConnection connection;
         try
         {
@@ -524,6 +651,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore
     private Stream? OpenBody(string key)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckFile();
         PooledConnection connection;
         try
         {

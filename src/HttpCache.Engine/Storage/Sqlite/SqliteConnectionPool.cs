@@ -12,6 +12,7 @@ internal sealed class SqliteConnectionPool : IDisposable
     private readonly int _maxIdle;
     private readonly Stack<PooledConnection> _idle = new();
     private bool _disposed;
+    private int _generation;
 
     public SqliteConnectionPool(string connectionString, TimeSpan busyTimeout)
     {
@@ -33,7 +34,27 @@ internal sealed class SqliteConnectionPool : IDisposable
             }
         }
 
-        return new PooledConnection(_connectionString, _busyTimeout);
+        return new PooledConnection(_connectionString, _busyTimeout) { Generation = Volatile.Read(ref _generation) };
+    }
+
+    /// <summary>
+    /// Closes every idle connection, and every one in use as it comes back: the next connections open the file
+    /// at the path anew (after it was replaced under the store).
+    /// </summary>
+    public void Clear()
+    {
+        PooledConnection[] idle;
+        lock (_idle)
+        {
+            _generation++;
+            idle = [.. _idle];
+            _idle.Clear();
+        }
+
+        foreach (var connection in idle)
+        {
+            connection.Dispose();
+        }
     }
 
     /// <summary>
@@ -44,7 +65,7 @@ internal sealed class SqliteConnectionPool : IDisposable
     {
         lock (_idle)
         {
-            if (!_disposed && _idle.Count < _maxIdle)
+            if (!_disposed && _idle.Count < _maxIdle && connection.Generation == _generation)
             {
                 _idle.Push(connection);
                 return;

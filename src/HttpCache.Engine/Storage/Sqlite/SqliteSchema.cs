@@ -122,8 +122,13 @@ internal static class SqliteSchema
     /// Several processes may do this at once on one file: the version is read again under the write lock
     /// before anything changes. A new file goes through every migration, so it ends up exactly like a migrated one.
     /// </summary>
+    /// <exception cref="CacheStoreException">The file is a database of another program (<see cref="CacheStoreFailure.Corrupt"/>;
+    /// nothing was written to it), or a newer HttpCache wrote it.</exception>
     public static void Ensure(PooledConnection connection, string location)
     {
+        // Before anything is written (even WAL mode, which changes the file's header): a file is ours, or new.
+        RefuseForeign(connection, location, CheckedVersion(connection, location));
+
         // WAL is a property of the file, so once is enough; readers then block neither the writer nor each other.
         connection.Command("PRAGMA journal_mode = WAL").ExecuteScalar();
 
@@ -135,6 +140,7 @@ internal static class SqliteSchema
         connection.InWriteTransaction(location, static (c, path) =>
         {
             var version = CheckedVersion(c, path);
+            RefuseForeign(c, path, version);
             if (version == 0)
             {
                 c.Execute(CreateVersion1);
@@ -160,6 +166,32 @@ internal static class SqliteSchema
 
             return 0;
         });
+    }
+
+    /// <summary>
+    /// A cache file is new (version 0 and empty) or has our tables; anything else (another program's database, whose
+    /// user_version is often 0) is refused untouched, rather than getting our tables added to it.
+    /// </summary>
+    private static void RefuseForeign(PooledConnection connection, string location, long version)
+    {
+        var command = connection.Command("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name");
+        var names = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                names.Add(reader.GetString(0));
+            }
+        }
+
+        var ours = version == 0 ? names.Count == 0 : names.Contains("entries") && names.Contains("counters");
+        if (!ours)
+        {
+            throw new CacheStoreException(
+                $"The file '{location}' is an SQLite database of another program (tables: {string.Join(", ", names.Take(5))}" +
+                $"{(names.Count > 5 ? ", …" : string.Empty)}; user_version {version}), not an HTTP cache. HttpCache wrote nothing to it; give another path.",
+                failure: CacheStoreFailure.Corrupt);
+        }
     }
 
     private static long CheckedVersion(PooledConnection connection, string location)

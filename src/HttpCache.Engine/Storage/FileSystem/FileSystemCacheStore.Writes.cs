@@ -1,0 +1,319 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Text.Json;
+
+namespace HttpCache.Engine.Storage.FileSystem;
+
+/// <summary>
+/// Writes: whole entries, streamed bodies' commits, clocks, access records and counters, each under the
+/// folder's lock; every file is written beside its target and renamed into place.
+/// </summary>
+public sealed partial class FileSystemCacheStore
+{
+    /// <inheritdoc />
+    public async Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        var name = FileSystemNames.Of(record.Key);
+        var tooLarge = TooLarge(record, record.Body.Length);
+        var meta = MetaOf(record, record.Body.Length, tooLarge ? 0 : XxHash3.HashToUInt64(record.Body), streamed: false);
+
+        // Serialized before the lock is taken: the lock is held only for the file operations.
+        var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
+        await WithLockAsync((record, name, meta, metaBytes), (lease, state) =>
+        {
+            Write(lease, state.record.PrimaryKey, state.name, state.meta, state.metaBytes, path => WriteAtomic(path, state.record.Body));
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The body goes straight into a temporary file beside the entry's files (<c>&lt;name&gt;.body.&lt;32 hex&gt;.tmp</c>),
+    /// without the folder's lock; the commit takes the lock and renames it into place with the new meta file.
+    /// </remarks>
+    public Task<ICacheBodyWriter> BeginWriteAsync(CacheRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return Completed<ICacheBodyWriter>(() =>
+        {
+            ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = FileSystemNames.Of(record.Key);
+            var bodyPath = BodyPath(name);
+            OwnerOnly.CreateDirectory(Path.GetDirectoryName(bodyPath)!);
+            var temp = bodyPath + "." + Guid.NewGuid().ToString("N") + TempExtension;
+            LiveTemps[temp] = 0;
+            try
+            {
+                // No sharing: the open file is the writer's claim on it, against every cleanup (see TryDeleteAbandonedTemp).
+                var stream = OwnerOnly.Open(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024);
+                return new FileSystemBodyWriter(this, record, name, temp, stream, _limits);
+            }
+            catch
+            {
+                LiveTemps.TryRemove(temp, out _);
+                throw;
+            }
+        });
+    }
+
+    /// <summary>
+    /// The commit of a streamed write: under the lock, the temporary file is closed (from then on only the lock
+    /// keeps cleanups away from it) and renamed into place, then it is a write like any other. The shard's
+    /// temporary files that crashed writers left go at the same time.
+    /// </summary>
+    internal async Task CommitStreamedAsync(CacheRecord record, string name, string temp, long bodyLength, ulong bodyHash, Action closeTemp, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        var tooLarge = TooLarge(record, bodyLength);
+        var meta = MetaOf(record, bodyLength, bodyHash, streamed: true);
+        var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
+        await WithLockAsync((record, name, temp, meta, metaBytes, closeTemp), (lease, state) =>
+        {
+            state.closeTemp();
+            Write(lease, state.record.PrimaryKey, state.name, state.meta, state.metaBytes, path => Rename(state.temp, path));
+            DeleteAbandonedTemps(ShardFolder(FileSystemNames.ShardOf(state.name)));
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal bool TooLarge(CacheRecord record, long bodyLength) =>
+        _limits is not null && StoreLimitsRules.TooLargeAlone(_limits, record.Metadata.Length + bodyLength);
+
+    private static EntryMeta MetaOf(CacheRecord record, long bodyLength, ulong bodyHash, bool streamed) => new()
+    {
+        Key = record.Key,
+        PrimaryKey = record.PrimaryKey,
+        Method = record.Method,
+        Uri = record.Uri,
+        StatusCode = record.StatusCode,
+        CreatedAt = record.CreatedAt,
+        ExpiresAt = record.ExpiresAt,
+        KeepUntil = record.KeepUntil,
+        HitCount = record.HitCount,
+        LastAccessedAt = record.LastAccessedAt,
+        Size = record.Metadata.Length + bodyLength,
+        BodyLength = bodyLength,
+        BodyHash = bodyHash,
+        BodyStreamed = streamed,
+        Metadata = record.Metadata,
+    };
+
+    /// <inheritdoc />
+    public async Task<bool> UpdateExpirationAsync(string key, DateTimeOffset? expiresAt, DateTimeOffset? keepUntil, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        return await WithLockAsync((key, expiresAt, keepUntil), (_, update) =>
+        {
+            var name = FileSystemNames.Of(update.key);
+            if (ReadMeta(name, withMetadata: true) is not { } meta || !Belongs(meta, name, update.key, null))
+            {
+                return false;
+            }
+
+            // Neither size nor access order changes: nothing for the journal or the index.
+            WriteAtomic(MetaPath(name), EntryFile.Serialize(meta with { ExpiresAt = update.expiresAt, KeepUntil = update.keepUntil }));
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task AddCountersAsync(IReadOnlyDictionary<string, long> deltas, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (deltas.Count == 0)
+        {
+            return;
+        }
+
+        await WithLockAsync(deltas, (_, deltas) =>
+        {
+            AddCounters(deltas, resetIfDamaged: false);
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task RecordAccessAsync(IReadOnlyCollection<EntryAccess> accesses, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accesses);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (accesses.Count == 0)
+        {
+            return;
+        }
+
+        // One rewrite per entry, however many accesses of it the batch holds.
+        var merged = new Dictionary<string, (long Hits, DateTimeOffset LastAccessedAt)>(StringComparer.Ordinal);
+        foreach (var access in accesses)
+        {
+            merged[access.Key] = merged.TryGetValue(access.Key, out var seen)
+                ? (seen.Hits + access.Hits, seen.LastAccessedAt > access.LastAccessedAt ? seen.LastAccessedAt : access.LastAccessedAt)
+                : (access.Hits, access.LastAccessedAt);
+        }
+
+        await WithLockAsync(merged, (lease, merged) =>
+        {
+            _index?.Sync(lease);
+            foreach (var (key, (hits, lastAccessedAt)) in merged)
+            {
+                var name = FileSystemNames.Of(key);
+                if (ReadMeta(name, withMetadata: true) is not { } meta || !Belongs(meta, name, key, null))
+                {
+                    continue;
+                }
+
+                var updated = meta with
+                {
+                    HitCount = meta.HitCount + hits,
+                    LastAccessedAt = meta.LastAccessedAt is { } previous && previous > lastAccessedAt ? previous : lastAccessedAt,
+                };
+                WriteAtomic(MetaPath(name), EntryFile.Serialize(updated));
+                // The access order changed: other stores' indexes must see it.
+                lease.Touch(FileSystemNames.ShardOf(name));
+                _index?.Put(new IndexItem(name, updated.Key, updated.PrimaryKey, updated.Size, updated.LruTicks));
+            }
+
+            _index?.Synced(lease);
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task ClearCountersAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        await WithLockAsync(0, (_, _) =>
+        {
+            File.Delete(CountersPath);
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Under the lock: the body (placeBody puts it at the path it is given), then the meta file that vouches for
+    // it, each renamed into place.
+    private void Write(FileSystemLease lease, string primaryKey, string name, EntryMeta meta, byte[]? metaBytes, Action<string> placeBody)
+    {
+        _index?.Sync(lease);
+        var shard = FileSystemNames.ShardOf(name);
+        var old = ReadMeta(name, withMetadata: false);
+        if (metaBytes is null)
+        {
+            // Larger than MaxBytes on its own: not stored, and an older version of it goes, since it was replaced.
+            if (old is not null)
+            {
+                DeleteEntry(lease, name, old.PrimaryKey);
+            }
+
+            _index?.Synced(lease);
+            return;
+        }
+
+        OwnerOnly.CreateDirectory(ShardFolder(shard));
+        // The variant marker comes first, so a reader that finds the new meta file also finds the marker.
+        var primaryName = FileSystemNames.Of(primaryKey);
+        var marker = Path.Combine(VariantsFolder(primaryName), name);
+        if (!File.Exists(marker))
+        {
+            OwnerOnly.CreateDirectory(VariantsFolder(primaryName));
+            OwnerOnly.Open(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0).Dispose();
+        }
+
+        placeBody(BodyPath(name));
+        WriteAtomic(MetaPath(name), metaBytes);
+        if (old is not null && !string.Equals(old.PrimaryKey, primaryKey, StringComparison.Ordinal))
+        {
+            DeleteMarker(FileSystemNames.Of(old.PrimaryKey), name);
+        }
+
+        lease.Touch(shard);
+        if (_index is not null)
+        {
+            _index.Put(new IndexItem(name, meta.Key, meta.PrimaryKey, meta.Size, meta.LruTicks));
+            var victims = _index.Victims(_limits!, name);
+            foreach (var victim in victims)
+            {
+                DeleteEntry(lease, victim.Name, victim.PrimaryKey);
+            }
+
+            if (victims.Count > 0)
+            {
+                // Damaged counters must not fail a write that already happened: they start again.
+                AddCounters(new Dictionary<string, long> { [StoreLimitsRules.EvictionsCounter] = victims.Count }, resetIfDamaged: true);
+            }
+
+            _index.Synced(lease);
+        }
+    }
+
+    // Under the lock. Damaged counters fail loudly unless the caller must not fail (see Write).
+    private void AddCounters(IReadOnlyDictionary<string, long> deltas, bool resetIfDamaged)
+    {
+        var counters = ReadCounters(resetIfDamaged);
+        foreach (var (name, delta) in deltas)
+        {
+            counters[name] = counters.GetValueOrDefault(name) + delta;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in counters.OrderBy(pair => pair.Key, StringComparer.Ordinal))
+            {
+                writer.WriteNumber(name, value);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        WriteAtomic(CountersPath, buffer.WrittenSpan);
+    }
+
+    // Writes a temporary file beside the target and renames it over the target: readers see all or nothing.
+    private static void WriteAtomic(string path, ReadOnlySpan<byte> content)
+    {
+        var temp = path + "." + Guid.NewGuid().ToString("N") + TempExtension;
+        try
+        {
+            using (var stream = OwnerOnly.Open(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                stream.Write(content);
+            }
+
+            Rename(temp, path);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    // On Windows a rename over a file fails while someone (a virus scanner, an editor) holds it open without
+    // sharing deletion; such holds are short, so the rename is tried a few times. Elsewhere it cannot fail so.
+    internal static void Rename(string source, string destination)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                File.Move(source, destination, overwrite: true);
+                return;
+            }
+            catch (Exception ex) when (OperatingSystem.IsWindows() && attempt < 5 && ex is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(10 * attempt);
+            }
+        }
+    }
+}
