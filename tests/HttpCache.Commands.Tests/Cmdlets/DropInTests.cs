@@ -45,7 +45,7 @@ public sealed class DropInTests(OriginFixture fixture) : IClassFixture<OriginFix
             (Get-HttpCacheStats -Session $s).SessionHits
             """, ("u", url), ("j", jsonUrl));
 
-        Assert.Equal(["Function", "HttpCache.CachedResponse", false, true, "1", "Ada", 7, 2L], result.BaseOutput);
+        Assert.Equal(["Function", "HttpCache.CachedResponse", false, true, "1", "Ada", 7L, 2L], result.BaseOutput);
         Assert.Equal(1, origin.RequestCount(path));
         Assert.Equal(1, origin.RequestCount(jsonPath));
     }
