@@ -294,9 +294,10 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written (a full disk, a
-    /// read-only file) leaves the figures pending, and its message is returned. A store locked past its timeout still
-    /// fails the read: the lock may be gone in a moment, and the caller is better told than given a partial answer.
+    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written now (a full disk,
+    /// a read-only file, another process holding the write lock past the busy timeout) leaves the figures pending,
+    /// and its message is returned. Reading needs neither space nor the write lock (SQLite's WAL lets readers past a
+    /// writer), so the figures are still shown.
     /// </summary>
     private async Task<string?> TryFlushAsync(CancellationToken cancellationToken)
     {
@@ -305,7 +306,7 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             await FlushAsync(cancellationToken).ConfigureAwait(false);
             return null;
         }
-        catch (CacheStoreException ex) when (ex.Failure == CacheStoreFailure.Unwritable)
+        catch (CacheStoreException ex) when (ex.Failure is CacheStoreFailure.Unwritable or CacheStoreFailure.Locked)
         {
             return ex.Message;
         }
