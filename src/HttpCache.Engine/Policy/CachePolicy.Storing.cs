@@ -39,7 +39,9 @@ public static partial class CachePolicy
             return No(CacheReason.NotStorableMethod);
         }
 
-        var status = (int)response.StatusCode;
+        // §3.4: a 206 the cache can combine (one range, a known length, a strong validator) is a piece of the
+        // complete answer, stored by the complete answer's rules; any other 206 is not stored.
+        var status = StorablePart(response, responseTime) is not null ? 200 : (int)response.StatusCode;
         var requestControl = CacheDirectives.From(request.Headers);
         var responseControl = ResponseDirectives(response, settings);
         var mustUnderstand = settings.CacheControl && responseControl.MustUnderstand;
@@ -150,8 +152,9 @@ public static partial class CachePolicy
     }
 
     /// <summary>
-    /// RFC 9111 §3: any final status may be stored when the answer states its freshness, except 206 (a part
-    /// of a representation, not a whole one) and 304 (it refers to a stored answer; it is never one itself).
+    /// RFC 9111 §3: any final status may be stored when the answer states its freshness, except 206 (stored
+    /// only as a part the cache can combine, see <see cref="StorablePart"/>) and 304 (it refers to a stored
+    /// answer; it is never one itself).
     /// -AllowedStatusCodes decides only for the session's own lifetimes and heuristics.
     /// </summary>
     private static bool StorableWithExplicitFreshness(int status) => status >= 200 && status is not (206 or 304);
