@@ -161,7 +161,7 @@ public static partial class CachePolicy
 
     /// <summary>
     /// The statuses whose caching requirements the engine implements (for must-understand, §5.2.2.3): the
-    /// final statuses RFC 9110 defines, less 206 (partial content is not stored) and 304.
+    /// final statuses RFC 9110 defines, less 206 (a part is judged as the 200 it belongs to) and 304.
     /// </summary>
     private static bool UnderstoodStatus(int status) => status is (>= 200 and <= 205) or (>= 300 and <= 303) or 305 or 307 or 308
         or (>= 400 and <= 417) or 421 or 422 or 426 or (>= 500 and <= 505);
