@@ -294,8 +294,9 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written (full,
-    /// read-only, locked past its timeout) leaves the figures pending, and its message is returned.
+    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written (a full disk, a
+    /// read-only file) leaves the figures pending, and its message is returned. A store locked past its timeout still
+    /// fails the read: the lock may be gone in a moment, and the caller is better told than given a partial answer.
     /// </summary>
     private async Task<string?> TryFlushAsync(CancellationToken cancellationToken)
     {
@@ -304,7 +305,7 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             await FlushAsync(cancellationToken).ConfigureAwait(false);
             return null;
         }
-        catch (CacheStoreException ex) when (ex.Failure is CacheStoreFailure.Unwritable or CacheStoreFailure.Locked)
+        catch (CacheStoreException ex) when (ex.Failure == CacheStoreFailure.Unwritable)
         {
             return ex.Message;
         }
