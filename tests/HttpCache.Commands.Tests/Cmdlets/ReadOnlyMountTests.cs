@@ -18,8 +18,8 @@ public sealed class ReadOnlyMountTests(OriginFixture fixture) : IClassFixture<Or
     [MountFact]
     public async Task AFileSystemCacheThatTurnsReadOnlyFallsBackToTheOriginWarnsOnceAndRecovers()
     {
-        var (storedPath, storedUrl) = Counter();
-        var (newPath, newUrl) = Counter();
+        var (storedPath, storedUrl) = origin.NewCounterPath("readonly");
+        var (newPath, newUrl) = origin.NewCounterPath("readonly");
         using var temp = new TempDirectory();
         using var mount = TmpfsMount.Create(temp.File("disk"), "4m");
         using var ps = PS.Open();
@@ -71,7 +71,7 @@ public sealed class ReadOnlyMountTests(OriginFixture fixture) : IClassFixture<Or
     [MountFact]
     public async Task ASqliteCacheOnAReadOnlyMountIsRefusedByNameAndOpensOnceWritable()
     {
-        var (storedPath, storedUrl) = Counter();
+        var (storedPath, storedUrl) = origin.NewCounterPath("readonly");
         using var temp = new TempDirectory();
         using var mount = TmpfsMount.Create(temp.File("disk"), "4m");
         var db = Path.Combine(mount.Path, "cache.sqlite");
@@ -107,12 +107,5 @@ public sealed class ReadOnlyMountTests(OriginFixture fixture) : IClassFixture<Or
         Assert.Empty(after.Warnings);
         Assert.Equal(["200 1 True"], after.BaseOutput.Select(o => o.ToString()));
         Assert.Equal(1, origin.RequestCount(storedPath));
-    }
-
-    private (string Path, string Url) Counter()
-    {
-        var path = origin.NewPath("readonly");
-        origin.Map(path, OriginBehaviors.Counter());
-        return (path, origin.Url(path).AbsoluteUri);
     }
 }
