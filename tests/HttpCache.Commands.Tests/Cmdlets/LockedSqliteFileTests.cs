@@ -13,18 +13,11 @@ public sealed class LockedSqliteFileTests(OriginFixture fixture) : IClassFixture
 {
     private readonly TestOrigin origin = fixture.Origin;
 
-    private (string Path, string Url) Counter()
-    {
-        var path = origin.NewPath("locked");
-        origin.Map(path, OriginBehaviors.Counter());
-        return (path, origin.Url(path).AbsoluteUri);
-    }
-
     [Fact]
     public async Task AFileLockedByAnotherProcessFallsBackToTheOriginWarnsOnceAndRecovers()
     {
-        var (storedPath, storedUrl) = Counter();
-        var (newPath, newUrl) = Counter();
+        var (storedPath, storedUrl) = origin.NewCounterPath("locked");
+        var (newPath, newUrl) = origin.NewCounterPath("locked");
         using var temp = new TempDirectory();
         var db = temp.File("cache.sqlite");
         using var ps = PS.Open();
