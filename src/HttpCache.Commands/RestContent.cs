@@ -1,9 +1,6 @@
-using System.Collections;
-using System.Globalization;
 using System.Management.Automation;
 using System.Net.Http.Headers;
-using System.Numerics;
-using System.Text.Json;
+using System.Reflection;
 using System.Xml;
 
 namespace HttpCache.Commands;
@@ -16,17 +13,22 @@ internal readonly record struct RestValue(bool HasValue, object? Value, string K
 
 /// <summary>
 /// Turns a body into what Invoke-RestMethod would give: JSON into PSCustomObjects, arrays and values, XML into
-/// an <see cref="XmlDocument"/>, anything else into its text. Built by hand on System.Text.Json, so it needs
-/// neither ConvertFrom-Json nor Newtonsoft.Json. Pure: tests call it through the cmdlet.
+/// an <see cref="XmlDocument"/>, anything else into its text. JSON goes through PowerShell's own converter, so the
+/// objects are those Invoke-RestMethod gives. Tests call it through the cmdlet.
 /// </summary>
 internal static class RestContent
 {
-    private static readonly JsonDocumentOptions JsonOptions = new()
+    private delegate object? ConvertFromJson(string input, out ErrorRecord? error);
+
+    // Microsoft.PowerShell.Commands.Utility is not in the compile-time surface (PowerShellStandard.Library), but every
+    // PowerShell 7 host has it loaded: the delegate is bound once.
+    private static readonly Lazy<ConvertFromJson> PowerShellJson = new(() =>
     {
-        AllowTrailingCommas = true,
-        CommentHandling = JsonCommentHandling.Skip,
-        MaxDepth = 1024,
-    };
+        var type = Type.GetType("Microsoft.PowerShell.Commands.JsonObject, Microsoft.PowerShell.Commands.Utility", throwOnError: true)!;
+        var method = type.GetMethod("ConvertFromJson", BindingFlags.Public | BindingFlags.Static, [typeof(string), typeof(ErrorRecord).MakeByRefType()])
+            ?? throw new MissingMethodException(type.FullName, "ConvertFromJson");
+        return method.CreateDelegate<ConvertFromJson>();
+    });
 
     /// <summary>Reads the body by its Content-Type: JSON, XML, or text; when the type says neither, by its first character.</summary>
     public static RestValue Convert(string content, string? contentType)
@@ -126,20 +128,32 @@ internal static class RestContent
         }
     }
 
-    /// <summary>Parses JSON text into PowerShell values; false when it is not JSON.</summary>
+    /// <summary>
+    /// Parses JSON text into PowerShell values with PowerShell's own converter (JsonObject.ConvertFromJson, the one
+    /// Invoke-RestMethod and ConvertFrom-Json use), so numbers, dates and objects come out exactly as they would
+    /// from the built-in cmdlet; false when it is not JSON.
+    /// </summary>
     public static bool TryJson(string text, out object? value)
     {
         try
         {
-            using var document = JsonDocument.Parse(text, JsonOptions);
-            value = FromElement(document.RootElement);
-            return true;
+            value = PowerShellJson.Value(text, out var error);
+            if (error is null && (value is not null || text.AsSpan().Trim().SequenceEqual("null")))
+            {
+                return true;
+            }
         }
-        catch (JsonException)
+        catch (ArgumentException)
         {
-            value = null;
-            return false;
+            // Not JSON: the converter wraps its parser's error, as Invoke-RestMethod sees it.
         }
+        catch (InvalidOperationException)
+        {
+            // JSON PowerShell can't represent: Invoke-RestMethod keeps the text then too.
+        }
+
+        value = null;
+        return false;
     }
 
     /// <summary>Parses XML text into a document, with DTDs ignored and no external resolution; false when it is not XML.</summary>
@@ -158,89 +172,6 @@ internal static class RestContent
             document = null;
             return false;
         }
-    }
-
-    /// <summary>
-    /// One JSON value: an object becomes a PSCustomObject (its properties in document order), or an ordered
-    /// case-sensitive hashtable when its names cannot be PowerShell properties (two differ only by case, or one
-    /// is empty); an array becomes object[]; numbers become int, long, BigInteger or double as ConvertFrom-Json
-    /// gives them; strings stay strings.
-    /// </summary>
-    private static object? FromElement(JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-                var asProperties = true;
-                foreach (var property in element.EnumerateObject())
-                {
-                    if (property.Name.Length == 0 || !names.Add(property.Name))
-                    {
-                        asProperties = false;
-                        break;
-                    }
-                }
-
-                if (asProperties)
-                {
-                    var result = new PSObject();
-                    foreach (var property in element.EnumerateObject())
-                    {
-                        result.Properties.Add(new PSNoteProperty(property.Name, FromElement(property.Value)));
-                    }
-
-                    return result;
-                }
-
-                var table = new Hashtable(StringComparer.Ordinal);
-                foreach (var property in element.EnumerateObject())
-                {
-                    table[property.Name] = FromElement(property.Value);
-                }
-
-                return table;
-            case JsonValueKind.Array:
-                var items = new object?[element.GetArrayLength()];
-                var i = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    items[i++] = FromElement(item);
-                }
-
-                return items;
-            case JsonValueKind.String:
-                return element.GetString();
-            case JsonValueKind.Number:
-                return Number(element);
-            case JsonValueKind.True:
-                return true;
-            case JsonValueKind.False:
-                return false;
-            default:
-                return null;
-        }
-    }
-
-    private static object Number(JsonElement element)
-    {
-        var raw = element.GetRawText();
-        if (raw.AsSpan().IndexOfAny(".eE") < 0)
-        {
-            if (element.TryGetInt32(out var small))
-            {
-                return small;
-            }
-
-            if (element.TryGetInt64(out var large))
-            {
-                return large;
-            }
-
-            return BigInteger.Parse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        }
-
-        return element.GetDouble();
     }
 
     private static string? MediaType(string? contentType) =>

@@ -310,8 +310,10 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written (full,
-    /// read-only, locked past its timeout) leaves the figures pending, and its message is returned.
+    /// <see cref="FlushAsync"/> for a read that must not fail for it: a store that cannot be written now (a full disk,
+    /// a read-only file, another process holding the write lock past the busy timeout) leaves the figures pending,
+    /// and its message is returned. Reading needs neither space nor the write lock (SQLite's WAL lets readers past a
+    /// writer), so the figures are still shown.
     /// </summary>
     private async Task<string?> TryFlushAsync(CancellationToken cancellationToken)
     {

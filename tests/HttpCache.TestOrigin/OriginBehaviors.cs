@@ -58,6 +58,24 @@ public static class OriginBehaviors
         return notModified ? TestOrigin.WriteAsync(context, 304, null, all) : WriteCounterAsync(context, 200, all);
     };
 
+    /// <summary>
+    /// <paramref name="body"/> with <paramref name="headers"/>: a request with one <c>Range: bytes=a-b</c> inside it
+    /// gets 206 with that slice and its Content-Range (RFC 9110 §14.4), any other request the whole as 200.
+    /// </summary>
+    public static RequestDelegate Ranges(string body, IReadOnlyDictionary<string, string> headers) => context =>
+    {
+        var range = context.Request.Headers.Range.ToString();
+        var spec = range.StartsWith("bytes=", StringComparison.Ordinal) ? range["bytes=".Length..].Split('-') : [];
+        if (spec.Length == 2 && int.TryParse(spec[0], CultureInfo.InvariantCulture, out var first)
+            && int.TryParse(spec[1], CultureInfo.InvariantCulture, out var last) && first <= last && last < body.Length)
+        {
+            var part = With(headers, "Content-Range", $"bytes {first}-{last}/{body.Length}");
+            return TestOrigin.WriteAsync(context, 206, body[first..(last + 1)], part);
+        }
+
+        return TestOrigin.WriteAsync(context, 200, body, headers);
+    };
+
     /// <summary>The counter with another status (500 by default), e.g. an origin failure.</summary>
     public static RequestDelegate Status(int status = 500, IReadOnlyDictionary<string, string>? headers = null) =>
         context => WriteCounterAsync(context, status, headers);

@@ -88,3 +88,24 @@ public sealed class LinuxFactDiscoverer(IMessageSink diagnosticMessageSink) : Fa
     public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute) =>
         OperatingSystem.IsLinux() ? base.Discover(discoveryOptions, testMethod, factAttribute) : [];
 }
+
+/// <summary>
+/// A test that mounts a file system (a tmpfs, then remounted read-only): it needs Linux and root. It is discovered
+/// where it can run, and always in CI (CI=true), where a failure to mount fails it instead of hiding it; elsewhere
+/// it is absent rather than skipped.
+/// </summary>
+[XunitTestCaseDiscoverer("HttpCache.Testing.MountFactDiscoverer", "HttpCache.TestOrigin")]
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class MountFactAttribute : FactAttribute
+{
+}
+
+/// <summary>Discovers a <see cref="MountFactAttribute"/> test on Linux as root, and on Linux whenever CI=true.</summary>
+public sealed class MountFactDiscoverer(IMessageSink diagnosticMessageSink) : FactDiscoverer(diagnosticMessageSink)
+{
+    public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute) =>
+        OperatingSystem.IsLinux()
+            && (Environment.UserName == "root" || string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+            ? base.Discover(discoveryOptions, testMethod, factAttribute)
+            : [];
+}

@@ -78,6 +78,17 @@ public sealed class TestOrigin : IAsyncDisposable
     /// <summary>A path no other caller of this origin gets: <c>/name-7</c>. Lets tests share one origin.</summary>
     public string NewPath(string name = "p") => $"/{name.Trim('/')}-{Interlocked.Increment(ref pathCounter)}";
 
+    /// <summary>
+    /// A new path (as <see cref="NewPath"/>) answered by <see cref="OriginBehaviors.Counter"/>, whose body is the
+    /// number of requests it has had, and its absolute URL: the origin most cache tests need.
+    /// </summary>
+    public (string Path, string Url) NewCounterPath(string name = "p")
+    {
+        var path = NewPath(name);
+        Map(path, OriginBehaviors.Counter());
+        return (path, Url(path).AbsoluteUri);
+    }
+
     /// <summary>Answers requests to <paramref name="path"/> (any method, any query) with <paramref name="handler"/>, replacing an earlier one.</summary>
     public TestOrigin Map(string path, RequestDelegate handler)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Policy;
@@ -57,23 +56,8 @@ public sealed partial class CachingHandler
             case RangeAction.Origin:
                 return await BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken).ConfigureAwait(false);
             case RangeAction.Partial:
-                var answer = Hit(request, stored, decision, info, now, staleReason);
-                var part = new ByteArrayContent(stored.Body, (int)range.First, (int)(range.Last - range.First + 1));
-                foreach (var (name, values) in answer.Content.Headers.NonValidated)
-                {
-                    if (!PartFields.Contains(name, StringComparer.OrdinalIgnoreCase))
-                    {
-                        part.Headers.TryAddWithoutValidation(name, values);
-                    }
-                }
-
-                part.Headers.TryAddWithoutValidation("Content-Range", string.Create(CultureInfo.InvariantCulture, $"bytes {range.First}-{range.Last}/{stored.Body.Length}"));
-                answer.Content.Dispose();
-                answer.Content = part;
-                answer.StatusCode = HttpStatusCode.PartialContent;
-                answer.ReasonPhrase = null;
                 info.Add(CacheEventId.Decision, CacheDiagnosticLevel.Verbose, $"Range answered from the stored answer: bytes {range.First}-{range.Last} of {stored.Body.Length}.");
-                return answer;
+                return PartialAnswer(request, stored, decision, info, now, range, range.First, stored.Body.Length);
             default:
                 return Hit(request, stored, decision, info, now, staleReason);
         }

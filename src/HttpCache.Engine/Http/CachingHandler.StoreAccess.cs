@@ -7,7 +7,11 @@ namespace HttpCache.Engine.Http;
 /// <summary>Reading the store, and keeping track of its failures so an outage warns once.</summary>
 public sealed partial class CachingHandler
 {
-    private async Task<(StoredResponse? Stored, bool StoreUsable)> FindAsync(string primaryKey, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored answer for the request, or with <paramref name="parts"/> its stored part: a 206 is a piece of an
+    /// answer, never one to serve as the whole (RFC 9111 §3.3).
+    /// </summary>
+    private async Task<(StoredResponse? Stored, bool StoreUsable)> FindAsync(string primaryKey, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken, bool parts = false)
     {
         // Queued writes first: one that lands between the two reads is then in the store's answer.
         var queued = writes.Pending(primaryKey);
@@ -28,6 +32,7 @@ public sealed partial class CachingHandler
             records = records.Where(r => !queued.Any(q => q.Key == r.Key)).Concat(queued).ToList();
         }
 
+        records = records.Where(r => (r.StatusCode == 206) == parts).ToList();
         var variants = await ReadVariantsAsync(records, info, cancellationToken).ConfigureAwait(false);
         return (CachePolicy.SelectVariant(variants, request, settings), true);
     }

@@ -58,12 +58,12 @@ public sealed partial class CachingHandler
     }
 
     /// <summary>The entry an origin answer becomes; its variant pairs come from the caller's own headers.</summary>
-    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body, string? method = null)
+    private StoredResponse NewEntry(HttpRequestMessage request, HttpRequestMessage callerHeaders, HttpResponseMessage response, string primaryKey, StoreDecision storeDecision, DateTimeOffset requestTime, DateTimeOffset responseTime, byte[] body, string? method = null, string keySuffix = "")
     {
         var varyValues = CachePolicy.VaryValues(callerHeaders, response, settings);
         return new StoredResponse
         {
-            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues), primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt, method),
+            Record = NewRecordInfo(CacheKey.Variant(primaryKey, varyValues) + keySuffix, primaryKey, request, (int)response.StatusCode, responseTime, storeDecision.ExpiresAt, method),
             StatusCode = (int)response.StatusCode,
             ReasonPhrase = response.ReasonPhrase,
             Version = response.Version,

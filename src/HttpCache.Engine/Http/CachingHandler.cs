@@ -162,6 +162,12 @@ public sealed partial class CachingHandler : DelegatingHandler
             return await BypassAsync(request, options, info, CacheReason.BypassConditionalRequest, cancellationToken).ConfigureAwait(false);
         }
 
+        if (decision.Action == LookupAction.Fetch && storeUsable
+            && await ServeFromPartAsync(request, primaryKey, options, info, cancellationToken).ConfigureAwait(false) is { } fromPart)
+        {
+            return fromPart;
+        }
+
         Describe(info, request, decision, stored);
 
         switch (decision.Action)
@@ -177,7 +183,7 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
 
         // Identical misses coalesce: one caller asks the origin, the others wait and then read its stored answer.
-        // A Range request does not lead: its 206 is not stored, and the others would then ask again.
+        // A Range request does not lead: its 206 is at most a part, which does not answer the others.
         TaskCompletionSource? flight = null;
         if (options.Mode == CacheMode.Default && storeUsable && body is null && !request.Headers.NonValidated.Contains("Range"))
         {
@@ -283,6 +289,11 @@ public sealed partial class CachingHandler : DelegatingHandler
         {
             info.StoreReason = CacheReason.NotStoredStoreFailure;
             return response;
+        }
+
+        if (response.StatusCode == HttpStatusCode.PartialContent)
+        {
+            return await StorePartAsync(request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, info, cancellationToken).ConfigureAwait(false);
         }
 
         var contentLength = response.Content?.Headers.ContentLength;

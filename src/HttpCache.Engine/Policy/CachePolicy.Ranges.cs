@@ -27,11 +27,15 @@ public static partial class CachePolicy
     /// </summary>
     public static RangeDecision RangeFromStore(HttpRequestMessage request, StoredResponse stored, long length)
     {
-        if (request.Method != HttpMethod.Get || stored.StatusCode != 200 || HttpFields.Lines(request, "Range") is not { } lines)
-        {
-            return new(RangeAction.Whole);
-        }
+        return request.Method != HttpMethod.Get || stored.StatusCode != 200 || HttpFields.Lines(request, "Range") is null
+            ? new(RangeAction.Whole)
+            : RangeOf(request, stored, length);
+    }
 
+    /// <summary>The request's Range (it has one) against a representation of <paramref name="length"/> bytes that <paramref name="stored"/> validates.</summary>
+    private static RangeDecision RangeOf(HttpRequestMessage request, StoredResponse stored, long length)
+    {
+        var lines = HttpFields.Lines(request, "Range")!;
         if (HttpFields.Lines(request, "If-Range") is { } ifRange && !IfRangeHolds(string.Join(",", ifRange).Trim(), stored))
         {
             // RFC 9110 §13.1.5: "the recipient ... MUST ignore the Range header field" when the condition fails.

@@ -39,7 +39,9 @@ public static partial class CachePolicy
             return No(CacheReason.NotStorableMethod);
         }
 
-        var status = (int)response.StatusCode;
+        // §3.4: a 206 the cache can combine (one range, a known length, a strong validator) is a piece of the
+        // complete answer, stored by the complete answer's rules; any other 206 is not stored.
+        var status = StorablePart(response, responseTime) is not null ? 200 : (int)response.StatusCode;
         var requestControl = CacheDirectives.From(request.Headers);
         var responseControl = ResponseDirectives(response, settings);
         var mustUnderstand = settings.CacheControl && responseControl.MustUnderstand;
@@ -150,15 +152,16 @@ public static partial class CachePolicy
     }
 
     /// <summary>
-    /// RFC 9111 §3: any final status may be stored when the answer states its freshness, except 206 (a part
-    /// of a representation, not a whole one) and 304 (it refers to a stored answer; it is never one itself).
+    /// RFC 9111 §3: any final status may be stored when the answer states its freshness, except 206 (stored
+    /// only as a part the cache can combine, see <see cref="StorablePart"/>) and 304 (it refers to a stored
+    /// answer; it is never one itself).
     /// -AllowedStatusCodes decides only for the session's own lifetimes and heuristics.
     /// </summary>
     private static bool StorableWithExplicitFreshness(int status) => status >= 200 && status is not (206 or 304);
 
     /// <summary>
     /// The statuses whose caching requirements the engine implements (for must-understand, §5.2.2.3): the
-    /// final statuses RFC 9110 defines, less 206 (partial content is not stored) and 304.
+    /// final statuses RFC 9110 defines, less 206 (a part is judged as the 200 it belongs to) and 304.
     /// </summary>
     private static bool UnderstoodStatus(int status) => status is (>= 200 and <= 205) or (>= 300 and <= 303) or 305 or 307 or 308
         or (>= 400 and <= 417) or 421 or 422 or 426 or (>= 500 and <= 505);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using HttpCache.Commands.Tests.Infrastructure;
 using HttpCache.Testing;
 
@@ -116,23 +115,25 @@ public sealed class DefaultStoreFallbackTests(OriginFixture fixture) : IClassFix
 /// </summary>
 internal sealed class UnwritableFolder : IDisposable
 {
-    private UnwritableFolder(string path, string kind)
+    private readonly TmpfsMount? _mount;
+
+    private UnwritableFolder(string path, TmpfsMount? mount)
     {
         Path = path;
-        Kind = kind;
+        _mount = mount;
     }
 
     public string Path { get; }
 
     /// <summary>"full" (a full file system) or "read-only".</summary>
-    public string Kind { get; }
+    public string Kind => _mount is null ? "read-only" : "full";
 
     public static UnwritableFolder Create(string path)
     {
         Directory.CreateDirectory(path);
-        if (OperatingSystem.IsLinux() && Environment.UserName == "root")
+        if (TmpfsMount.Possible)
         {
-            Run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", path);
+            var mount = TmpfsMount.Create(path, "64k");
             try
             {
                 // Fill it: every block taken, so even a new file's first page cannot be written.
@@ -153,11 +154,11 @@ internal sealed class UnwritableFolder : IDisposable
             }
             catch
             {
-                Run("umount", path);
+                mount.Dispose();
                 throw;
             }
 
-            return new UnwritableFolder(path, "full");
+            return new UnwritableFolder(path, mount);
         }
 
         if (OperatingSystem.IsWindows())
@@ -166,28 +167,18 @@ internal sealed class UnwritableFolder : IDisposable
         }
 
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
-        return new UnwritableFolder(path, "read-only");
+        return new UnwritableFolder(path, null);
     }
 
     public void Dispose()
     {
-        if (Kind == "full")
+        if (_mount is not null)
         {
-            Run("umount", Path);
+            _mount.Dispose();
         }
         else if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-    }
-
-    private static void Run(string program, params string[] arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardError = true })!;
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed: {process.StandardError.ReadToEnd()}");
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using HttpCache.Commands.Tests.Infrastructure;
 using HttpCache.Testing;
 
@@ -20,11 +19,8 @@ public sealed class FullDiskReadTests(OriginFixture fixture) : IClassFixture<Ori
         using var temp = new TempDirectory();
         var disk = temp.File("disk");
         Directory.CreateDirectory(disk);
-        var root = OperatingSystem.IsLinux() && Environment.UserName == "root";
-        if (root)
-        {
-            Run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", disk);
-        }
+        var root = TmpfsMount.Possible;
+        using var mount = root ? TmpfsMount.Create(disk, "2m") : null;
 
         try
         {
@@ -62,11 +58,7 @@ public sealed class FullDiskReadTests(OriginFixture fixture) : IClassFixture<Ori
         }
         finally
         {
-            if (root)
-            {
-                Run("umount", disk);
-            }
-            else if (!OperatingSystem.IsWindows())
+            if (!root && !OperatingSystem.IsWindows())
             {
                 foreach (var folder in Directory.EnumerateDirectories(disk, "*", SearchOption.AllDirectories).Prepend(disk))
                 {
@@ -74,12 +66,5 @@ public sealed class FullDiskReadTests(OriginFixture fixture) : IClassFixture<Ori
                 }
             }
         }
-    }
-
-    private static void Run(string program, params string[] arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardError = true })!;
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)}: {process.StandardError.ReadToEnd()}");
     }
 }

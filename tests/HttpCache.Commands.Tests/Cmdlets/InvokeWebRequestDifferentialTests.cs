@@ -50,7 +50,13 @@ public sealed class InvokeWebRequestDifferentialTests : IClassFixture<OriginFixt
             }
             $p | ConvertTo-Json -Depth 4
         }
-        function Rest($v) { @($v | ForEach-Object { if ($_ -is [System.Xml.XmlNode]) { $_.OuterXml } else { ConvertTo-Json -InputObject $_ -Depth 10 } }) -join "`n" }
+        function Types($v, $path = '$') {
+            if ($null -eq $v) { return "$path=null" }
+            "$path=$($v.GetType().Name)"
+            if ($v -is [System.Management.Automation.PSCustomObject]) { foreach ($p in $v.PSObject.Properties) { Types $p.Value "$path.$($p.Name)" } }
+            elseif ($v -is [array]) { for ($i = 0; $i -lt $v.Count; $i++) { Types $v[$i] "$path[$i]" } }
+        }
+        function Rest($v) { @($v | ForEach-Object { if ($_ -is [System.Xml.XmlNode]) { $_.OuterXml } else { (ConvertTo-Json -InputObject $_ -Depth 10) + "`n" + ((Types $_) -join ';') } }) -join "`n" }
         function ErrorOf([scriptblock] $call) {
             $caught = 'not caught'
             try { $null = & $call; return 'no error' }
@@ -277,7 +283,8 @@ public sealed class InvokeWebRequestDifferentialTests : IClassFixture<OriginFixt
     }
 
     [Theory]
-    [InlineData("application/json; charset=utf-8", """{"a":1,"list":[1,2,{"b":"c"}],"big":12345678901,"f":1.5}""")]
+    [InlineData("application/json; charset=utf-8", """{"a":1,"list":[1,2,{"b":"c"}],"big":12345678901,"f":1.5,"when":"2020-01-01T00:00:00Z","huge":99999999999999999999999,"none":null}""")]
+    [InlineData("application/json", """{"Key":1,"key":2}""")]
     [InlineData("application/xml", "<root><item id=\"1\">x</item></root>")]
     [InlineData("application/rss+xml", "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><item><title>one</title></item></channel></rss>")]
     [InlineData("text/plain; charset=utf-8", "just text")]

@@ -48,7 +48,7 @@ public sealed class RedisOutageTests(OriginFixture fixture, ITestOutputHelper ou
         const int Requests = 6;
         const int More = 3;
         var server = await StartServerAsync();
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("outage");
         using var ps = PS.Open();
         await ps.Ok("$s = New-HttpCacheSession -Backend Redis -RedisConfiguration $cfg -Namespace $ns", ("cfg", server.Endpoint), ("ns", NewNamespace()));
         try
@@ -118,7 +118,7 @@ public sealed class RedisOutageTests(OriginFixture fixture, ITestOutputHelper ou
     {
         const int Requests = 4;
         var port = RedisServerProcess.FreePort();
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("outage");
         using var ps = PS.Open();
         // Quick by construction: the session's client waits at most its 1 s connect timeout, and does not fail.
         var configuration = (await ps.Ok(
@@ -162,13 +162,6 @@ public sealed class RedisOutageTests(OriginFixture fixture, ITestOutputHelper ou
     }
 
     private static string NewNamespace() => "it-outage-" + Guid.NewGuid().ToString("N");
-
-    private (string Path, string Url) CounterPath()
-    {
-        var path = origin.NewPath("outage");
-        origin.Map(path, OriginBehaviors.Counter());
-        return (path, origin.Url(path).AbsoluteUri);
-    }
 
     private async Task<RedisServerProcess> StartServerAsync(int? port = null)
     {

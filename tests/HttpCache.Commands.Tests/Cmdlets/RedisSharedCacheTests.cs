@@ -27,7 +27,7 @@ public abstract class RedisSharedCacheTestsBase(RedisServersFixture redis, TestO
     public async Task WhatOneProcessStoresTheOtherHits(string end)
     {
         var ns = NewNamespace();
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("shared");
         try
         {
             var a = await RunAsync("A", ns, url, expect: "Miss", end: end);
@@ -67,7 +67,7 @@ public abstract class RedisSharedCacheTestsBase(RedisServersFixture redis, TestO
         const int Urls = 4;
         const int Rounds = 3;
         var ns = NewNamespace();
-        var mapped = Enumerable.Range(0, Urls).Select(_ => CounterPath()).ToList();
+        var mapped = Enumerable.Range(0, Urls).Select(_ => origin.NewCounterPath("shared")).ToList();
         var urls = string.Join(",", mapped.Select(m => m.Url));
         try
         {
@@ -103,13 +103,6 @@ public abstract class RedisSharedCacheTestsBase(RedisServersFixture redis, TestO
 
     private static int Number(ProcessResult run, string key) =>
         int.Parse(run.Value(key) ?? throw new Xunit.Sdk.XunitException($"No {key}= line." + Environment.NewLine + run), CultureInfo.InvariantCulture);
-
-    private (string Path, string Url) CounterPath()
-    {
-        var path = origin.NewPath("shared");
-        origin.Map(path, OriginBehaviors.Counter());
-        return (path, origin.Url(path).AbsoluteUri);
-    }
 
     private async Task<ProcessResult> RunAsync(string label, string ns, string? urls, string expect = "Any", int repeat = 1, bool stats = false, string end = "Exit")
     {

@@ -15,17 +15,10 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
 
     private static string Scenario(string name) => Path.Combine(RepoPaths.Root, "tests", "pester", "scenarios", name);
 
-    private (string Path, string Url) CounterPath()
-    {
-        var path = origin.NewPath("scenario");
-        origin.Map(path, OriginBehaviors.Counter());
-        return (path, origin.Url(path).AbsoluteUri);
-    }
-
     [Fact]
     public async Task FetchCacheRemoveWithASqliteFile()
     {
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("scenario");
         using var temp = new TempDirectory();
         var cache = temp.File("cache.sqlite");
         // XDG_CACHE_HOME too: should the script touch the default session by mistake, it lands in scratch.
@@ -54,7 +47,7 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
     [XdgFact]
     public async Task FetchCacheRemoveWithTheSharedDefaultSession()
     {
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("scenario");
         using var temp = new TempDirectory();
         var xdg = temp.File("xdg");
         var run = (await PwshProcess.RunFileAsync(
@@ -73,7 +66,7 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
     [XdgFact]
     public async Task DefaultSessionCountersSurviveTheProcess()
     {
-        var (_, url) = CounterPath();
+        var (_, url) = origin.NewCounterPath("scenario");
         using var temp = new TempDirectory();
         var environment = new Dictionary<string, string?> { ["XDG_CACHE_HOME"] = temp.File("xdg") };
 
@@ -93,7 +86,7 @@ public sealed class ScenarioTests(OriginFixture fixture) : IClassFixture<OriginF
     [Fact]
     public async Task OutputTypesRenderWithTheirTableViews()
     {
-        var (_, url) = CounterPath();
+        var (_, url) = origin.NewCounterPath("scenario");
         using var temp = new TempDirectory();
         var run = (await PwshProcess.RunCommandAsync(
             $$"""

@@ -54,7 +54,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         const int Requests = 10;
         var server = await StartServerAsync(RedisServerProcess.FreePort());
         await using var session = CreateSession(server.Endpoint);
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("outage");
 
         var stored = await FetchAsync(session, url);
         var hit = await FetchAsync(session, url);
@@ -123,7 +123,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         var options = StackExchange.Redis.ConfigurationOptions.Parse(Assert.IsType<RedisCacheStore>(session.Store).Connection.Configuration);
         Assert.Equal(RedisCacheStore.DefaultConnectTimeout, TimeSpan.FromMilliseconds(options.ConnectTimeout));
         Assert.False(options.AbortOnConnectFail);
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("outage");
 
         var during = new List<Fetched>();
         for (var i = 0; i < Requests; i++)
@@ -172,7 +172,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         var server = await StartServerAsync(RedisServerProcess.FreePort());
         var pid = await ServerPidAsync(server);
         await using var session = CreateSession(server.Endpoint);
-        var (path, url) = CounterPath();
+        var (path, url) = origin.NewCounterPath("outage");
         var stored = await FetchAsync(session, url);
         Assert.Equal(CacheReason.Stored, stored.Info.StoreReason);
 
@@ -227,7 +227,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         const int Urls = 24;
         var nodes = await StartClusterAsync();
         await using var session = CreateSession(string.Join(",", nodes.Select(n => n.Endpoint)));
-        var mapped = Enumerable.Range(0, Urls).Select(_ => CounterPath()).ToList();
+        var mapped = Enumerable.Range(0, Urls).Select(_ => origin.NewCounterPath("outage")).ToList();
         foreach (var (_, url) in mapped)
         {
             Assert.Equal(CacheReason.Stored, (await FetchAsync(session, url)).Info.StoreReason);
@@ -292,13 +292,6 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
 
     private void Report(string what, IReadOnlyList<Fetched> answers, TimeSpan? total) =>
         output.WriteLine($"{what}: {string.Join(", ", answers.Select(a => $"{a.Elapsed.TotalMilliseconds:0} ms"))}{(total is { } t ? $"; {t.TotalMilliseconds:0} ms in all" : string.Empty)}");
-
-    private (string Path, Uri Url) CounterPath()
-    {
-        var path = origin.NewPath("outage");
-        origin.Map(path, OriginBehaviors.Counter());
-        return (path, origin.Url(path));
-    }
 
     private static HttpCacheSession CreateSession(string configuration) => HttpCacheSession.Create(new HttpCacheSessionOptions
     {
@@ -390,7 +383,7 @@ public sealed class StoreOutageTests(OriginFixture fixture, ITestOutputHelper ou
         Assert.Equal(0, process.ExitCode);
     }
 
-    private static async Task<Fetched> FetchAsync(HttpCacheSession session, Uri url)
+    private static async Task<Fetched> FetchAsync(HttpCacheSession session, string url)
     {
         var clock = Stopwatch.StartNew();
         using var response = await session.SendAsync(new HttpRequestMessage(HttpMethod.Get, url));

@@ -40,7 +40,7 @@ Import-Module $ModuleManifest
 $s = New-HttpCacheSession -Name rest -Backend Memory
 $user = Invoke-CachedRestMethod -Uri $JsonUri -Session $s
 if ($user.name -ne 'Ada' -or $user.id -ne 7 -or $user.tags[1] -ne 'engines') { throw "The JSON object read as name=$($user.name) id=$($user.id)." }
-if ($user.id -isnot [int]) { throw "id is a $($user.id.GetType().Name), not an int." }
+if ($user.id -isnot [long]) { throw "id is a $($user.id.GetType().Name), not the Int64 Invoke-RestMethod gives." }
 $again = Invoke-CachedRestMethod -Uri $JsonUri -Session $s -ResponseVariable response -StatusCodeVariable status
 if (-not $response.FromCache -or $response.Reason -ne 'fresh-hit') { throw "The second call was $($response.Reason)." }
 if ($status -ne 200 -or $again.name -ne 'Ada') { throw 'The cached answer differs.' }
