@@ -314,6 +314,20 @@ public abstract class RedisCacheStoreTestsBase : CacheStoreContractTests
     }
 
     [Fact]
+    public async Task Entries_used_within_one_millisecond_still_leave_least_recently_used_first()
+    {
+        // Three misses answered in a row are stored by one queued batch within a millisecond. The least recently
+        // used must go, not whichever key sorts first: "c" is used first and sorts last.
+        var store = OpenStore(new StoreLimits { MaxEntries = 2 });
+        var t = T0.AddTicks(1234);
+        await store.SetAsync(Record("c", primaryKey: "C", createdAt: t));
+        await store.SetAsync(Record("b", primaryKey: "B", createdAt: t.AddTicks(2_000)));
+        await store.SetAsync(Record("a", primaryKey: "A", createdAt: t.AddTicks(4_000)));
+
+        Assert.Equal(["a", "b"], (await ToListAsync(store.ListAsync(CacheQuery.All))).Select(i => i.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Limits_hold_after_parallel_writers_on_two_connections()
     {
         var limits = new StoreLimits { MaxEntries = 20, MaxBytes = 20 * 40 };

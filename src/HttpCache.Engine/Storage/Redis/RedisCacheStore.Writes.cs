@@ -51,7 +51,7 @@ public sealed partial class RedisCacheStore
             [
                 record.Key,
                 size,
-                Milliseconds(record.LastAccessedAt ?? record.CreatedAt),
+                LruScore(record.LastAccessedAt ?? record.CreatedAt),
                 record.KeepUntil is { } keepUntil ? keepUntil.ToUnixTimeMilliseconds() : RedisValue.EmptyString,
             ]);
             await Task.WhenAll(moving, lru).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -183,7 +183,7 @@ public sealed partial class RedisCacheStore
                 if (!lastAccess.IsNull)
                 {
                     touches.Add(key);
-                    touches.Add(Milliseconds(new DateTimeOffset((long)lastAccess, TimeSpan.Zero)));
+                    touches.Add(LruScore(new DateTimeOffset((long)lastAccess, TimeSpan.Zero)));
                 }
             }
 

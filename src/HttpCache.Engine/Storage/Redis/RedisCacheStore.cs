@@ -335,5 +335,9 @@ public sealed partial class RedisCacheStore : ICacheStore
 
     private static RedisValue Ticks(DateTimeOffset? time) => time is { } t ? t.UtcTicks : RedisValue.EmptyString;
 
-    private static long Milliseconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
+    // The LRU order's score: milliseconds since the epoch with the sub-millisecond part kept, so entries used within
+    // one millisecond (a batch of queued writes) still leave in the order they were used instead of by key name.
+    // A double holds today's figures to about a quarter of a microsecond.
+    private static double LruScore(DateTimeOffset time) =>
+        (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerMillisecond;
 }
