@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Management.Automation;
@@ -25,6 +26,10 @@ internal sealed class RequestRunner : IDisposable
     private static readonly TimeSpan DeadlineGrace = TimeSpan.FromSeconds(1);
 
     private const int ProgressActivityId = 0x4854; // 'HT'
+
+    // -OutFile's copy buffer: large enough that a cached gigabyte is a thousand reads and writes, not thirteen
+    // thousand (the stores read up to a buffer's worth at a time), small enough to stay out of the way.
+    private const int OutFileBufferSize = 1024 * 1024;
 
     private readonly CachedRequestCommandBase cmdlet;
     private readonly EngineCall engine = new();
@@ -516,7 +521,11 @@ internal sealed class RequestRunner : IDisposable
         }
     }
 
-    /// <summary>Copies the body to -OutFile as it arrives; a failure to write the file is the error returned.</summary>
+    /// <summary>
+    /// Copies the body to -OutFile as it arrives; a failure to write the file is the error returned. A cached body
+    /// found damaged at its end (the engine has removed the entry by then) takes the file with it: -OutFile never
+    /// keeps bytes the cache could not vouch for.
+    /// </summary>
     private static async Task<ErrorRecord?> StreamToFileAsync(PreparedRequest item, HttpContent content, CancellationToken token)
     {
         var body = await content.ReadAsStreamAsync(token).ConfigureAwait(false);
@@ -525,17 +534,51 @@ internal sealed class RequestRunner : IDisposable
             FileStream file;
             try
             {
-                file = new FileStream(item.OutFile!, FileMode.Create, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+                // Unbuffered and synchronous: each piece goes to the file in one call from the copy's buffer. An
+                // "async" FileStream only moves each write to a thread-pool thread on Unix, a hop per piece.
+                file = new FileStream(item.OutFile!, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
             {
                 return new ErrorRecord(ex, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
             }
 
-            await using (file.ConfigureAwait(false))
+            var buffer = ArrayPool<byte>.Shared.Rent(OutFileBufferSize);
+            try
             {
-                // Read errors (the origin dropping) surface as HttpIOException to the caller's handlers.
-                await body.CopyToAsync(file, token).ConfigureAwait(false);
+                using (file)
+                {
+                    // Read errors (the origin dropping) surface as HttpIOException to the caller's handlers.
+                    int read;
+                    while ((read = await body.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
+                    {
+                        try
+                        {
+                            file.Write(buffer, 0, read);
+                        }
+                        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                        {
+                            return new ErrorRecord(ex, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
+                        }
+                    }
+                }
+            }
+            catch (CachedBodyDamagedException ex)
+            {
+                try
+                {
+                    File.Delete(item.OutFile!);
+                }
+                catch (Exception deleteFailed) when (deleteFailed is IOException or UnauthorizedAccessException)
+                {
+                    // Reported below with the damage: the file holds what the cache served, and the error says it is bad.
+                }
+
+                return new ErrorRecord(ex, ErrorIds.CachedBodyDamaged, ErrorCategory.InvalidData, item.Uri);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
 

@@ -176,7 +176,7 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
 /// <summary>
 /// A stored body read from a streaming store only when the caller reads it, checked against the entry's
 /// checksum as it is read. Damage found once bytes went out (another length, other bytes, a read that fails)
-/// fails that read with an <see cref="IOException"/> saying so; <paramref name="damaged"/> has removed the
+/// fails that read with a <see cref="CachedBodyDamagedException"/> saying so; <paramref name="damaged"/> has removed the
 /// entry by then, so the next request is a clean miss.
 /// </summary>
 internal sealed class StoredBodyContent(IStreamingCacheStore store, CacheRecordInfo record, BodyChecksum expected, Func<CacheRecordInfo, Task> damaged) : HttpContent
@@ -208,8 +208,10 @@ internal sealed class StoredBodyContent(IStreamingCacheStore store, CacheRecordI
     private async Task<IOException> Damaged(string detail)
     {
         await damaged(record).ConfigureAwait(false);
-        return new IOException(
-            $"The cached body of {record.Uri} (entry {record.Key}) is damaged: {detail}. The entry was removed; the next request fetches it from the origin.");
+        return new CachedBodyDamagedException(
+            $"The cached body of {record.Uri} (entry {record.Key}) is damaged: {detail}. The entry was removed; the next request fetches it from the origin.",
+            record.Uri,
+            record.Key);
     }
 }
 
