@@ -215,10 +215,14 @@ internal sealed class StoredBodyContent(IStreamingCacheStore store, CacheRecordI
     }
 }
 
-/// <summary>A stored body's stream that checks its length and checksum as it is read.</summary>
+/// <summary>
+/// A stored body's stream that checks its length and checksum as it is read. A store's stream that checks the same
+/// checksum itself (<see cref="ISelfCheckingBodyStream"/>) is trusted to do so: its failure is the damage.
+/// </summary>
 internal sealed class VerifiedBodyStream(Stream inner, BodyChecksum expected, Func<string, Task<IOException>> damaged) : ReadOnlyStream
 {
     private readonly BodyChecksum.Builder seen = new();
+    private readonly bool innerChecks = inner is ISelfCheckingBodyStream self && self.Checks == expected;
     private bool failed;
     private bool ended;
 
@@ -271,7 +275,7 @@ internal sealed class VerifiedBodyStream(Stream inner, BodyChecksum expected, Fu
     // What is wrong so far, once: more bytes than the entry holds, or at the end another length or hash.
     private string? Problem(ReadOnlySpan<byte> piece, bool probe)
     {
-        if (failed || ended)
+        if (failed || ended || innerChecks)
         {
             return null;
         }

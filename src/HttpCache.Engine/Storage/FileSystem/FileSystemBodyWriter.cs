@@ -153,7 +153,7 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
 /// A body file read back, checked as it goes: at its end, the bytes read must be as many as the meta file says,
 /// with its XxHash3; otherwise the read fails with an <see cref="IOException"/> instead of ending as if whole.
 /// </summary>
-internal sealed class CheckedBodyStream : Stream
+internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
 {
     private readonly FileStream _file;
     private readonly long _length;
@@ -177,6 +177,9 @@ internal sealed class CheckedBodyStream : Stream
 
     /// <summary>The body's length, as the meta file gives it.</summary>
     public override long Length => _length;
+
+    /// <inheritdoc />
+    public BodyChecksum Checks => new(_length, _expectedHash);
 
     public override long Position { get => _read; set => throw new NotSupportedException(); }
 

@@ -1,0 +1,135 @@
+using HttpCache.Commands.Tests.Infrastructure;
+using HttpCache.Testing;
+
+namespace HttpCache.Commands.Tests.Cmdlets;
+
+/// <summary>
+/// A body large enough to be streamed (over 1 MiB) through -OutFile: written byte for byte on the miss that stores it
+/// and on the hit that reads it back, on both streaming backends; and a stored copy damaged in place (same length,
+/// other bytes, found only at its end) fails the call with CachedBodyDamaged and takes the half-trusted file with it.
+/// The staged module in fresh pwsh processes.
+/// </summary>
+public sealed class OutFileStreamedBodyCmdletTests(OriginFixture fixture) : IClassFixture<OriginFixture>
+{
+    // Three chunks and a piece of SQLite's 1 MiB chunks: the last one short.
+    private const int Size = (3 * 1024 * 1024) + 4099;
+    private readonly TestOrigin origin = fixture.Origin;
+
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("FileSystem")]
+    public async Task A_streamed_body_reaches_OutFile_byte_for_byte_on_the_miss_and_on_the_hit(string backend)
+    {
+        using var temp = new TempDirectory();
+        var path = ServeGenerated();
+        var url = origin.Url(path).AbsoluteUri;
+
+        var run = await PwshProcess.RunCommandAsync(
+            $$"""
+            Import-Module $env:HTTPCACHE_MODULE_MANIFEST
+            $s = {{Session(backend, temp)}}
+            Invoke-CachedWebRequest -Uri '{{url}}' -Session $s -OutFile '{{temp.File("miss.bin")}}'
+            Invoke-CachedWebRequest -Uri '{{url}}' -Session $s -OutFile '{{temp.File("hit.bin")}}'
+            $stats = Get-HttpCacheStats -Session $s
+            "RESULT=$($stats.Hits) $($stats.Misses)"
+            """,
+            timeout: TimeSpan.FromSeconds(90));
+
+        run.AssertSuccess();
+        Assert.Equal("1 1", run.Value("RESULT"));
+        var expected = await GeneratedAsync();
+        Assert.Equal(expected, await File.ReadAllBytesAsync(temp.File("miss.bin")));
+        Assert.Equal(expected, await File.ReadAllBytesAsync(temp.File("hit.bin")));
+        Assert.Equal(1, origin.RequestCount(path));
+    }
+
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("FileSystem")]
+    public async Task A_streamed_body_damaged_in_place_fails_OutFile_with_CachedBodyDamaged_removes_the_file_and_is_fetched_again(string backend)
+    {
+        using var temp = new TempDirectory();
+        var path = ServeGenerated();
+        var url = origin.Url(path).AbsoluteUri;
+        var stored = await PwshProcess.RunCommandAsync(
+            $"Import-Module $env:HTTPCACHE_MODULE_MANIFEST; $s = {Session(backend, temp)}; Invoke-CachedWebRequest -Uri '{url}' -Session $s -OutFile '{temp.File("first.bin")}'; $s.Dispose()",
+            timeout: TimeSpan.FromSeconds(90));
+        stored.AssertSuccess();
+
+        // One byte of the third chunk changed where the backend keeps it: the length stays, so only the checksum
+        // at the end can tell. SQLite's chunk is changed with SQL (its pages may still be in the WAL), through the
+        // module's own Microsoft.Data.Sqlite; the FileSystem's .body file by hand.
+        var expected = await GeneratedAsync();
+        var damage = "";
+        if (backend == "Sqlite")
+        {
+            damage = $$"""
+                $context = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'HttpCache'
+                $type = $context.LoadFromAssemblyName([Reflection.AssemblyName]'Microsoft.Data.Sqlite').GetType('Microsoft.Data.Sqlite.SqliteConnection')
+                $connection = [Activator]::CreateInstance($type, [object[]]@("Data Source={{temp.File("c.sqlite")}};Pooling=False"))
+                $connection.Open()
+                $update = $connection.CreateCommand()
+                $update.CommandText = "UPDATE body_chunks SET data = CAST((CASE WHEN substr(data, 1, 1) = X'5A' THEN X'A5' ELSE X'5A' END) || substr(data, 2) AS BLOB) WHERE seq = 2 AND length(data) = 1048576"
+                "CHANGED=$($update.ExecuteNonQuery())"
+                $connection.Close()
+                """;
+        }
+        else
+        {
+            var needle = expected.AsSpan((2 * 1024 * 1024) + 1000, 32).ToArray();
+            var file = Directory.EnumerateFiles(temp.File("fs"), "*.body", SearchOption.AllDirectories).Single();
+            var bytes = await File.ReadAllBytesAsync(file);
+            var at = bytes.AsSpan().IndexOf(needle);
+            Assert.True(at >= 0, "the body's bytes are in its file");
+            bytes[at] ^= 0xFF;
+            await File.WriteAllBytesAsync(file, bytes);
+            damage = "'CHANGED=1'";
+        }
+
+        var run = await PwshProcess.RunCommandAsync(
+            $$"""
+            Import-Module $env:HTTPCACHE_MODULE_MANIFEST
+            $s = {{Session(backend, temp)}}
+            {{damage}}
+            try {
+                Invoke-CachedWebRequest -Uri '{{url}}' -Session $s -OutFile '{{temp.File("damaged.bin")}}'
+                "DAMAGED=none"
+            }
+            catch {
+                "DAMAGED=$($_.FullyQualifiedErrorId) $(Test-Path '{{temp.File("damaged.bin")}}') $((Get-HttpCacheStats -Session $s).CorruptEntries)"
+            }
+            Invoke-CachedWebRequest -Uri '{{url}}' -Session $s -OutFile '{{temp.File("again.bin")}}'
+            """,
+            timeout: TimeSpan.FromSeconds(90));
+
+        run.AssertSuccess();
+        Assert.Equal("1", run.Value("CHANGED"));
+        Assert.Equal("CachedBodyDamaged,HttpCache.Commands.InvokeCachedWebRequestCommand False 1", run.Value("DAMAGED"));
+        Assert.Equal(expected, await File.ReadAllBytesAsync(temp.File("again.bin")));
+        Assert.Equal(2, origin.RequestCount(path));
+    }
+
+    private static string Session(string backend, TempDirectory temp) => backend == "Sqlite"
+        ? $"New-HttpCacheSession -Path '{temp.File("c.sqlite")}' -MaxBodySize 64MB"
+        : $"New-HttpCacheSession -Backend FileSystem -Path '{temp.File("fs")}' -MaxBodySize 64MB";
+
+    private static async Task<byte[]> GeneratedAsync()
+    {
+        using var body = new MemoryStream();
+        await GeneratedBody.WriteAsync(body, Size, CancellationToken.None);
+        return body.ToArray();
+    }
+
+    private string ServeGenerated()
+    {
+        var path = origin.NewPath("large");
+        origin.Map(path, async context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=3600";
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = Size;
+            await GeneratedBody.WriteAsync(context.Response.Body, Size, context.RequestAborted);
+        });
+        return path;
+    }
+}
