@@ -68,7 +68,7 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     /// <inheritdoc />
     private protected override void WriteAnswer(CachedResponse response)
     {
-        var contentType = response.Headers.TryGetValue("Content-Type", out var values) ? values.FirstOrDefault() : null;
+        var contentType = response.ContentTypeText;
         var converted = RestContent.Convert(response.Text, contentType);
         WriteVerbose($"{response.Method} {response.Uri}: {converted.Kind} content ({response.RawContentLength} bytes{(contentType is null ? string.Empty : ", " + contentType)}).");
         if (!converted.HasValue)
