@@ -11,7 +11,8 @@
     Every figure runs in a fresh pwsh process that imports the staged module (module/HttpCache.psd1), warms the
     path it measures up with a small download through the same call, then times one call with Stopwatch. A
     sampler thread in that process reads the working set every 2 ms: the figure's "memory" is its peak over the
-    working set just before the call. The figures of one round run one after the other (interleaved):
+    working set just before the call. "CPU s" is the process's processor time (user and kernel, every thread) over
+    the call: on a busy machine it moves less than the wall clock. The origin's work is in this process, not there. The figures of one round run one after the other (interleaved):
 
         uncached      Invoke-WebRequest -OutFile (no cache)
         SQLite miss   Invoke-CachedWebRequest -OutFile, a new SQLite file, a session with -MaxBodySize 2GB
@@ -95,12 +96,14 @@ if ($Figure) {
         $chunk = [byte[]]::new(1MB); [Random]::new(14).NextBytes($chunk)
         $seq = $insert.Parameters.AddWithValue('$seq', 0); $null = $insert.Parameters.AddWithValue('$data', $chunk)
         $sampler = [WorkingSetSampler]::new()
+        $cpu = [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime
         $clock = [Diagnostics.Stopwatch]::StartNew()
         for ($i = 0; $i -lt $spec.SizeMiB; $i++) { $seq.Value = $i; $null = $insert.ExecuteNonQuery() }
         $connection.Close()
         $clock.Stop()
+        $cpu = [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime - $cpu
         $sampler.Dispose()
-        [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; BaselineMB = $sampler.Baseline / 1MB; OverMB = ($sampler.Peak - $sampler.Baseline) / 1MB; FromCache = $false; Length = (Get-Item $spec.Store).Length } | ConvertTo-Json -Compress
+        [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; CpuSeconds = $cpu.TotalSeconds; BaselineMB = $sampler.Baseline / 1MB; OverMB = ($sampler.Peak - $sampler.Baseline) / 1MB; FromCache = $false; Length = (Get-Item $spec.Store).Length } | ConvertTo-Json -Compress
         return
     }
 
@@ -123,14 +126,17 @@ if ($Figure) {
     $before = if ($session) { Get-HttpCacheStats -Session $session }
     $source = if ($spec.Kind -eq 'Copy') { $spec.Source } else { "$($spec.Origin)/large" }
     $sampler = [WorkingSetSampler]::new()
+    $cpu = [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime
     $clock = [Diagnostics.Stopwatch]::StartNew()
     & $call $source $spec.Out
     $clock.Stop()
+    $cpu = [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime - $cpu
     $sampler.Dispose()
     $fromCache = if ($session) { (Get-HttpCacheStats -Session $session).Hits -gt $before.Hits } else { $false }
     if ($session) { $session.Dispose() }
     [pscustomobject]@{
         Seconds    = $clock.Elapsed.TotalSeconds
+        CpuSeconds = $cpu.TotalSeconds
         BaselineMB = $sampler.Baseline / 1MB
         OverMB     = ($sampler.Peak - $sampler.Baseline) / 1MB
         FromCache  = $fromCache
@@ -234,7 +240,7 @@ try {
                 $hash = (Get-FileHash $f.Out -Algorithm SHA256).Hash
                 if ($null -eq $expected) { $expected = $hash } elseif ($hash -ne $expected) { throw "$($f.Name) wrote other bytes than the origin sent." }
             }
-            $results.Add([pscustomobject]@{ Round = $round; Name = $f.Name; Seconds = $r.Seconds; OverMB = $r.OverMB; BaselineMB = $r.BaselineMB })
+            $results.Add([pscustomobject]@{ Round = $round; Name = $f.Name; Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; OverMB = $r.OverMB; BaselineMB = $r.BaselineMB })
             if ($f.Kind -notin 'Uncached', 'SqliteFloor') { Remove-Item $f.Out }
         }
         Remove-Item -Recurse -Force (Join-Path $work '*')
@@ -252,6 +258,7 @@ try {
             'Median s'      = [math]::Round($m, 2)
             'Spread s'      = if ($times.Count -gt 1) { '{0:N2}–{1:N2}' -f $times[0], $times[-1] } else { '' }
             'MB/s'          = [math]::Round($size / 1MB / $m)
+            'CPU s'         = [math]::Round((@($runs.CpuSeconds | Sort-Object))[[int][math]::Floor(($runs.Count - 1) / 2)], 2)
             'Peak over baseline MB' = [math]::Round(($runs.OverMB | Measure-Object -Maximum).Maximum, 1)
             'Baseline MB'   = [math]::Round(($runs.BaselineMB | Measure-Object -Average).Average)
         }
