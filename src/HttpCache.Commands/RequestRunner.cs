@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Management.Automation;
@@ -26,10 +25,6 @@ internal sealed class RequestRunner : IDisposable
     private static readonly TimeSpan DeadlineGrace = TimeSpan.FromSeconds(1);
 
     private const int ProgressActivityId = 0x4854; // 'HT'
-
-    // -OutFile's copy buffer: large enough that a cached gigabyte is a thousand reads and writes, not thirteen
-    // thousand (the stores read up to a buffer's worth at a time), small enough to stay out of the way.
-    private const int OutFileBufferSize = 1024 * 1024;
 
     private readonly CachedRequestCommandBase cmdlet;
     private readonly EngineCall engine = new();
@@ -598,8 +593,7 @@ internal sealed class RequestRunner : IDisposable
             FileStream file;
             try
             {
-                // Unbuffered and synchronous: each piece goes to the file in one call from the copy's buffer. An
-                // "async" FileStream only moves each write to a thread-pool thread on Unix, a hop per piece.
+                // Unbuffered and synchronous: each piece goes to the file in one call from the copy's buffer.
                 file = new FileStream(item.OutFile!, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
@@ -607,25 +601,17 @@ internal sealed class RequestRunner : IDisposable
                 return new ErrorRecord(ex, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
             }
 
-            var buffer = ArrayPool<byte>.Shared.Rent(OutFileBufferSize);
             try
             {
                 using (file)
                 {
                     // Read errors (the origin dropping) surface as HttpIOException to the caller's handlers.
-                    int read;
-                    while ((read = await body.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
-                    {
-                        try
-                        {
-                            file.Write(buffer, 0, read);
-                        }
-                        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                        {
-                            return new ErrorRecord(ex, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
-                        }
-                    }
+                    await OutFileCopy.CopyAsync(body, file, token).ConfigureAwait(false);
                 }
+            }
+            catch (OutFileWriteException ex)
+            {
+                return new ErrorRecord(ex.InnerException!, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
             }
             catch (CachedBodyDamagedException ex)
             {
@@ -639,10 +625,6 @@ internal sealed class RequestRunner : IDisposable
                 }
 
                 return new ErrorRecord(ex, ErrorIds.CachedBodyDamaged, ErrorCategory.InvalidData, item.Uri);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
 
