@@ -6,8 +6,8 @@ namespace HttpCache.Commands.Tests.Cmdlets;
 /// <summary>
 /// A body large enough to be streamed (over 1 MiB) through -OutFile: written byte for byte on the miss that stores it
 /// and on the hit that reads it back, on both streaming backends; and a stored copy damaged in place (same length,
-/// other bytes, found only at its end) fails the call with CachedBodyDamaged and takes the half-trusted file with it.
-/// The staged module in fresh pwsh processes.
+/// other bytes, found only at its end) fails the call with CachedBodyDamaged and takes the half-trusted file with it;
+/// a write that fails midway is OutFileWriteFailed. The staged module in fresh pwsh processes.
 /// </summary>
 public sealed class OutFileStreamedBodyCmdletTests(OriginFixture fixture) : IClassFixture<OriginFixture>
 {
@@ -107,6 +107,34 @@ public sealed class OutFileStreamedBodyCmdletTests(OriginFixture fixture) : ICla
         Assert.Equal("CachedBodyDamaged,HttpCache.Commands.InvokeCachedWebRequestCommand False 1", run.Value("DAMAGED"));
         Assert.Equal(expected, await File.ReadAllBytesAsync(temp.File("again.bin")));
         Assert.Equal(2, origin.RequestCount(path));
+    }
+
+    [UnixFact]
+    public async Task A_disk_that_fills_while_OutFile_is_written_is_OutFileWriteFailed_and_nothing_is_stored()
+    {
+        // /dev/full opens like a file and fails every write with "no space left on device".
+        using var temp = new TempDirectory();
+        var path = ServeGenerated();
+        var url = origin.Url(path).AbsoluteUri;
+
+        var run = await PwshProcess.RunCommandAsync(
+            $$"""
+            Import-Module $env:HTTPCACHE_MODULE_MANIFEST
+            $s = {{Session("Sqlite", temp)}}
+            try {
+                Invoke-CachedWebRequest -Uri '{{url}}' -Session $s -OutFile /dev/full
+                "FULL=none"
+            }
+            catch {
+                "FULL=$($_.FullyQualifiedErrorId) $($_.CategoryInfo.Category)"
+            }
+            "ENTRIES=$(@(Get-HttpCacheEntry -Session $s).Count)"
+            """,
+            timeout: TimeSpan.FromSeconds(90));
+
+        run.AssertSuccess();
+        Assert.Equal("OutFileWriteFailed,HttpCache.Commands.InvokeCachedWebRequestCommand WriteError", run.Value("FULL"));
+        Assert.Equal("0", run.Value("ENTRIES"));
     }
 
     private static string Session(string backend, TempDirectory temp) => backend == "Sqlite"
