@@ -160,8 +160,8 @@ public sealed partial class CachedResponse
         }
     }
 
-    /// <summary>The Content-Type header as sent, without building the whole header dictionary; null when there is none.</summary>
-    internal string? ContentTypeText => BaseResponse.Content is { } content && content.Headers.NonValidated.TryGetValues("Content-Type", out var values) ? values.FirstOrDefault() : null;
+    /// <summary>The Content-Type's media type in lower case (application/json), without its parameters; null when there is none.</summary>
+    internal string? MediaType => contentType?.MediaType is { Length: > 0 } media ? media.ToLowerInvariant() : null;
 
     /// <summary>True when Invoke-WebRequest would read the body as text (text/*, XML and JSON types).</summary>
     internal bool IsText { get; }
