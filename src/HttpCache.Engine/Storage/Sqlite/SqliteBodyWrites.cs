@@ -260,8 +260,8 @@ internal static class SqliteBodyWrites
 /// them into the file), several times slower than the network delivers them, and the caller should not wait for
 /// that twice over. At most one chunk is being inserted while the next fills, so the write holds two chunks of memory
 /// at most. A failed insert fails the next write or the commit. Calls are serialized by a gate, so a dispose from
-/// another thread (the engine's abandon) waits for a write in progress, and for the chunk being inserted, instead of
-/// pulling a buffer from under them.
+/// another thread (the engine's abandon) waits for a write in progress instead of pulling a buffer from under it;
+/// it does not wait for the chunk being inserted, which the abandon removes or keeps from landing.
 /// </summary>
 internal sealed class SqliteBodyWriter : ICacheBodyWriter
 {
@@ -373,13 +373,21 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
             if (_state == 0)
             {
                 _state = 2;
-                try
+                // Not waited for: the abandon can go first. A chunk's insert is one statement that checks the write is
+                // still pending, so the chunk in flight lands before the abandon (which deletes it) or not at all.
+                if (Interlocked.Exchange(ref _inserting, null) is { } inserting)
                 {
-                    ReturnToPool(await InsertedAsync().ConfigureAwait(false));
-                }
-                catch (Exception)
-                {
-                    // The chunk in flight failed: nothing of it to keep, and the abandon below removes the rest.
+                    _ = inserting.ContinueWith(
+                        static t =>
+                        {
+                            if (t.IsCompletedSuccessfully)
+                            {
+                                ReturnToPool(t.Result);
+                            }
+                        },
+                        CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
                 }
 
                 ReleaseBuffer();
