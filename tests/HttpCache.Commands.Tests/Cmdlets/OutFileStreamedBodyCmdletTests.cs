@@ -7,7 +7,8 @@ namespace HttpCache.Commands.Tests.Cmdlets;
 /// A body large enough to be streamed (over 1 MiB) through -OutFile: written byte for byte on the miss that stores it
 /// and on the hit that reads it back, on both streaming backends; and a stored copy damaged in place (same length,
 /// other bytes, found only at its end) fails the call with CachedBodyDamaged and takes the half-trusted file with it;
-/// a write that fails midway is OutFileWriteFailed. The staged module in fresh pwsh processes.
+/// a write that fails midway is OutFileWriteFailed; a 96 MiB body never sits in memory whole. The staged module in
+/// fresh pwsh processes.
 /// </summary>
 public sealed class OutFileStreamedBodyCmdletTests(OriginFixture fixture) : IClassFixture<OriginFixture>
 {
@@ -109,6 +110,51 @@ public sealed class OutFileStreamedBodyCmdletTests(OriginFixture fixture) : ICla
         Assert.Equal(2, origin.RequestCount(path));
     }
 
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("FileSystem")]
+    public async Task A_large_body_through_OutFile_stays_out_of_memory_on_the_miss_and_on_the_hit(string backend)
+    {
+        if (!File.Exists("/proc/self/clear_refs"))
+        {
+            // The kernel's resettable high-water mark is Linux's; elsewhere the engine's own memory tests stand.
+            return;
+        }
+
+        const long large = 96L * 1024 * 1024;
+        using var temp = new TempDirectory();
+        var path = ServeGenerated(large);
+        var url = origin.Url(path).AbsoluteUri;
+
+        // Per call: the peak resident set (VmHWM, reset just before) over the resident set at its start, in MiB.
+        var run = await PwshProcess.RunCommandAsync(
+            $$"""
+            Import-Module $env:HTTPCACHE_MODULE_MANIFEST
+            $s = {{Session(backend, temp)}}
+            function Get-Kib([string] $name) { [long](((Get-Content /proc/self/status) -match "^${name}:")[0] -replace '\D', '') }
+            function Measure-Peak([scriptblock] $call) {
+                [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+                [IO.File]::WriteAllText('/proc/self/clear_refs', '5')
+                $before = Get-Kib VmRSS
+                & $call
+                [math]::Round(((Get-Kib VmHWM) - $before) / 1024)
+            }
+            # The warm-up's own first-call costs stay out of the measure.
+            Invoke-CachedWebRequest -Uri '{{origin.Url(ServeGenerated(Size)).AbsoluteUri}}' -Session $s -OutFile '{{temp.File("warm.bin")}}'
+            $miss = Measure-Peak { Invoke-CachedWebRequest -Uri '{{url}}' -Session $s -OutFile '{{temp.File("miss.bin")}}' }
+            $hit = Measure-Peak { Invoke-CachedWebRequest -Uri '{{url}}' -Session $s -OutFile '{{temp.File("hit.bin")}}' }
+            "PEAKS=$miss $hit"
+            "LENGTHS=$((Get-Item '{{temp.File("miss.bin")}}').Length) $((Get-Item '{{temp.File("hit.bin")}}').Length) $((Get-HttpCacheStats -Session $s).Hits)"
+            """,
+            timeout: TimeSpan.FromSeconds(120));
+
+        run.AssertSuccess();
+        Assert.Equal($"{large} {large} 1", run.Value("LENGTHS"));
+        var peaks = run.Value("PEAKS")!.Split(' ').Select(long.Parse).ToArray();
+        // A body held whole would add its 96 MiB; streaming adds a few 1 MiB buffers and the store's own.
+        Assert.All(peaks, peak => Assert.True(peak < 40, $"a call grew the resident set by {peak} MiB (miss, hit: {run.Value("PEAKS")})"));
+    }
+
     [UnixFact]
     public async Task A_disk_that_fills_while_OutFile_is_written_is_OutFileWriteFailed_and_nothing_is_stored()
     {
@@ -138,8 +184,8 @@ public sealed class OutFileStreamedBodyCmdletTests(OriginFixture fixture) : ICla
     }
 
     private static string Session(string backend, TempDirectory temp) => backend == "Sqlite"
-        ? $"New-HttpCacheSession -Path '{temp.File("c.sqlite")}' -MaxBodySize 64MB"
-        : $"New-HttpCacheSession -Backend FileSystem -Path '{temp.File("fs")}' -MaxBodySize 64MB";
+        ? $"New-HttpCacheSession -Path '{temp.File("c.sqlite")}' -MaxBodySize 256MB"
+        : $"New-HttpCacheSession -Backend FileSystem -Path '{temp.File("fs")}' -MaxBodySize 256MB";
 
     private static async Task<byte[]> GeneratedAsync()
     {
@@ -148,15 +194,15 @@ public sealed class OutFileStreamedBodyCmdletTests(OriginFixture fixture) : ICla
         return body.ToArray();
     }
 
-    private string ServeGenerated()
+    private string ServeGenerated(long size = Size)
     {
         var path = origin.NewPath("large");
         origin.Map(path, async context =>
         {
             context.Response.Headers.CacheControl = "max-age=3600";
             context.Response.ContentType = "application/octet-stream";
-            context.Response.ContentLength = Size;
-            await GeneratedBody.WriteAsync(context.Response.Body, Size, context.RequestAborted);
+            context.Response.ContentLength = size;
+            await GeneratedBody.WriteAsync(context.Response.Body, size, context.RequestAborted);
         });
         return path;
     }
