@@ -16,6 +16,12 @@ namespace HttpCache;
 public sealed partial class CachedResponse
 {
     private readonly byte[] body;
+    private readonly MediaTypeHeaderValue? contentType;
+    private Dictionary<string, IEnumerable<string>>? headers;
+    private string? text;
+    private Encoding? encoding;
+    private string? rawContent;
+    private Dictionary<string, string>? relationLink;
     private MemoryStream? rawContentStream;
     private ReadOnlyCollection<PSObject>? links;
     private ReadOnlyCollection<PSObject>? images;
@@ -30,14 +36,10 @@ public sealed partial class CachedResponse
         // As Invoke-WebRequest: the status code's name (NotFound), not the reason phrase.
         StatusDescription = response.StatusCode.ToString();
         ReasonPhrase = response.ReasonPhrase ?? string.Empty;
-        Headers = ReadHeaders(response);
-        var contentType = response.Content?.Headers.ContentType;
-        Text = Decode(body, contentType, out var encoding);
+        // Headers, text and raw content are built on first read: a script that keeps only .Content, or pipes
+        // the answer to $null, does not pay for the views it never looks at.
+        contentType = response.Content?.Headers.ContentType;
         IsText = IsTextType(contentType?.MediaType);
-        Encoding = IsText ? encoding : null;
-        Content = IsText ? Text : body;
-        RawContent = RawHeader(response) + (IsText ? Text : AsciiView(body));
-        RelationLink = ParseLinkHeader(response, Uri);
         BaseResponse = response;
         Age = response.Headers.Age;
 
@@ -76,22 +78,22 @@ public sealed partial class CachedResponse
     public string ReasonPhrase { get; }
 
     /// <summary>Response and content headers, by case-insensitive name, typed as Invoke-WebRequest's.</summary>
-    public Dictionary<string, IEnumerable<string>> Headers { get; }
+    public Dictionary<string, IEnumerable<string>> Headers => headers ??= ReadHeaders(BaseResponse);
 
     /// <summary>
     /// The body as Invoke-WebRequest gives it: text (decoded by the Content-Type's charset, UTF-8 when it names
     /// none) for text, XML and JSON types; the bytes otherwise.
     /// </summary>
-    public object Content { get; }
+    public object Content => IsText ? Text : body;
 
     /// <summary>The encoding the text was decoded with; empty when the body is not text.</summary>
-    public Encoding? Encoding { get; }
+    public Encoding? Encoding => IsText ? TextEncoding : null;
 
     /// <summary>The status line, the headers and the content, as Invoke-WebRequest's RawContent.</summary>
-    public string RawContent { get; }
+    public string RawContent => rawContent ??= RawHeader(BaseResponse) + (IsText ? Text : AsciiView(body));
 
     /// <summary>The Link header's relations (next, prev…) to absolute URLs, as Invoke-WebRequest's RelationLink.</summary>
-    public Dictionary<string, string> RelationLink { get; }
+    public Dictionary<string, string> RelationLink => relationLink ??= ParseLinkHeader(BaseResponse, Uri);
 
     /// <summary>The answer as .NET gave it (already read; headers and status stay readable).</summary>
     public HttpResponseMessage BaseResponse { get; }
@@ -147,7 +149,19 @@ public sealed partial class CachedResponse
     internal byte[] Body => body;
 
     /// <summary>The body decoded as text whatever its type: what Invoke-CachedRestMethod and error details read.</summary>
-    internal string Text { get; }
+    internal string Text => text ??= Decode(body, contentType, out encoding);
+
+    private Encoding TextEncoding
+    {
+        get
+        {
+            _ = Text;
+            return encoding!;
+        }
+    }
+
+    /// <summary>The Content-Type's media type in lower case (application/json), without its parameters; null when there is none.</summary>
+    internal string? MediaType => contentType?.MediaType is { Length: > 0 } media ? media.ToLowerInvariant() : null;
 
     /// <summary>True when Invoke-WebRequest would read the body as text (text/*, XML and JSON types).</summary>
     internal bool IsText { get; }

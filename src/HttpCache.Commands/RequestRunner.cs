@@ -62,7 +62,7 @@ internal sealed class RequestRunner : IDisposable
                     return;
                 }
 
-                next = outcome.Response!.RelationLink.TryGetValue("next", out var link) && System.Uri.TryCreate(link, UriKind.Absolute, out var nextUri) ? nextUri : null;
+                next = cmdlet.RelLinksToFollow > 1 && outcome.Response!.RelationLink.TryGetValue("next", out var link) && System.Uri.TryCreate(link, UriKind.Absolute, out var nextUri) ? nextUri : null;
             }
 
             if (next is not null && pages + 1 < cmdlet.RelLinksToFollow)
@@ -477,8 +477,8 @@ internal sealed class RequestRunner : IDisposable
         var token = deadline?.Token ?? stop;
         try
         {
-            var completion = item.StreamToFile ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead;
-            var response = await item.Session.Engine.SendAsync(item.Request, item.Options, completion, token).ConfigureAwait(false);
+            // Headers first either way: the body is read here, once, straight into the array the answer keeps.
+            var response = await item.Session.Engine.SendAsync(item.Request, item.Options, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
             if (item.StreamToFile && response.IsSuccessStatusCode && response.Content is not null)
             {
                 using (response)
@@ -494,7 +494,17 @@ internal sealed class RequestRunner : IDisposable
 
             // The body is read whole, so the message holds no connection: it stays readable as BaseResponse and
             // as the exception's Response, as Invoke-WebRequest's.
-            var body = response.Content is null ? [] : await response.Content.ReadAsByteArrayAsync(token).ConfigureAwait(false);
+            byte[] body;
+            try
+            {
+                body = response.Content is null ? [] : await ReadBodyAsync(response.Content, token).ConfigureAwait(false);
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+
             return new Outcome(item, new CachedResponse(response, body, response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri) { OutFile = item.OutFile }, null);
         }
         catch (OperationCanceledException ex) when (!stop.IsCancellationRequested && deadline?.IsCancellationRequested == true)
@@ -514,6 +524,60 @@ internal sealed class RequestRunner : IDisposable
         {
             return new Outcome(item, null, record);
         }
+    }
+
+    /// <summary>
+    /// Reads the whole body into one array of its exact size when its length is known (a stored body, a
+    /// Content-Length), with no intermediate buffer. It always reads on to the end of the stream: the cache
+    /// commits an origin's body to the store only when its reader reaches the end.
+    /// </summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpContent content, CancellationToken token)
+    {
+        var stream = await content.ReadAsStreamAsync(token).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var known = stream.CanSeek ? stream.Length - stream.Position : content.Headers.ContentLength;
+            if (known is not long length || length > Array.MaxLength)
+            {
+                return await ReadToEndAsync(stream, [], token).ConfigureAwait(false);
+            }
+
+            var body = length == 0 ? [] : new byte[length];
+            var read = 0;
+            while (read < body.Length)
+            {
+                var n = await stream.ReadAsync(body.AsMemory(read), token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    // A stream that ends before its announced length without failing (the network's do fail): keep what came.
+                    return body.AsSpan(0, read).ToArray();
+                }
+
+                read += n;
+            }
+
+            return await ReadToEndAsync(stream, body, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Appends whatever the stream still holds to <paramref name="prefix"/>; the prefix itself when it holds nothing.</summary>
+    private static async Task<byte[]> ReadToEndAsync(Stream stream, byte[] prefix, CancellationToken token)
+    {
+        using var rest = new MemoryStream();
+        if (prefix.Length != 0)
+        {
+            var probe = new byte[1];
+            if (await stream.ReadAsync(probe, token).ConfigureAwait(false) == 0)
+            {
+                return prefix;
+            }
+
+            rest.Write(prefix);
+            rest.Write(probe);
+        }
+
+        await stream.CopyToAsync(rest, token).ConfigureAwait(false);
+        return rest.ToArray();
     }
 
     /// <summary>Copies the body to -OutFile as it arrives; a failure to write the file is the error returned.</summary>

@@ -91,6 +91,10 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     private long lastFlushTicks;
     private int disposed;
 
+    // HttpClient's own layer (a linked token source per call, its content buffering) buys nothing when the caller
+    // reads the body itself: ResponseHeadersRead calls go straight to the handler chain.
+    private readonly HttpMessageInvoker invoker;
+
     /// <summary>Creates a session over a store the caller made.</summary>
     public HttpCacheSession(ICacheStore store, CacheSettings? settings = null, TimeProvider? timeProvider = null, HttpMessageHandler? innerHandler = null, string? name = null)
     {
@@ -104,6 +108,7 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         Transport = innerHandler is null ? new TransportHandler(Time) : new TransportHandler(innerHandler, Time);
         Handler = new CachingHandler(Store, Settings, Time, Counters, Transport, accessLog);
         Client = new HttpClient(Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        invoker = new HttpMessageInvoker(Handler, disposeHandler: false);
     }
 
     /// <summary>Creates a session and its store from options. Bad options throw <see cref="ArgumentException"/>.</summary>
@@ -223,7 +228,9 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             }
         }
 
-        var response = await Client.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        var response = completion == HttpCompletionOption.ResponseHeadersRead
+            ? await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false)
+            : await Client.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
         FlushInBackgroundWhenDue();
         return response;
     }
@@ -439,6 +446,7 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         }
 
         Client.Dispose();
+        invoker.Dispose();
         Handler.Dispose();
         await Store.DisposeAsync().ConfigureAwait(false);
         flushGate.Dispose();
