@@ -66,12 +66,15 @@ internal sealed class WriteBehind
     public ValueTask EnqueueAsync(CacheRecord record, CancellationToken cancellationToken = default)
     {
         var size = SizeOf(record);
+        bool admitted;
         lock (gate)
         {
-            if (!TryAdmit(record, size))
-            {
-                return WaitForRoomAsync(record, size, cancellationToken);
-            }
+            admitted = TryAdmit(record, size);
+        }
+
+        if (!admitted)
+        {
+            return WaitForRoomAsync(record, size, cancellationToken);
         }
 
         Send(record, size);
