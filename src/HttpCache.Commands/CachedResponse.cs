@@ -160,8 +160,8 @@ public sealed partial class CachedResponse
         }
     }
 
-    /// <summary>The Content-Type header as sent, without building the whole header dictionary; null when there is none.</summary>
-    internal string? ContentTypeText => BaseResponse.Content is { } content && content.Headers.NonValidated.TryGetValues("Content-Type", out var values) ? values.FirstOrDefault() : null;
+    /// <summary>The Content-Type's media type in lower case (application/json), without its parameters; null when there is none.</summary>
+    internal string? MediaType => contentType?.MediaType is { Length: > 0 } media ? media.ToLowerInvariant() : null;
 
     /// <summary>True when Invoke-WebRequest would read the body as text (text/*, XML and JSON types).</summary>
     internal bool IsText { get; }
@@ -345,10 +345,20 @@ public sealed partial class CachedResponse
             }
         }
 
-        // A byte order mark wins over the header, as browsers do.
-        using var reader = new StreamReader(new MemoryStream(body, writable: false), encoding, detectEncodingFromByteOrderMarks: true);
-        var text = reader.ReadToEnd();
-        used = reader.CurrentEncoding;
-        return text;
+        // A byte order mark wins over the header, as browsers do (and as StreamReader's detection would).
+        var (marked, markLength) = ByteOrderMark(body);
+        used = marked ?? encoding;
+        var skip = marked is not null ? markLength : encoding.Preamble.Length > 0 && body.AsSpan().StartsWith(encoding.Preamble) ? encoding.Preamble.Length : 0;
+        return used.GetString(body, skip, body.Length - skip);
     }
+
+    private static (Encoding? Encoding, int Length) ByteOrderMark(ReadOnlySpan<byte> body) => body switch
+    {
+        [0xEF, 0xBB, 0xBF, ..] => (Encoding.UTF8, 3),
+        [0xFF, 0xFE, 0x00, 0x00, ..] => (Encoding.UTF32, 4),
+        [0xFF, 0xFE, ..] => (Encoding.Unicode, 2),
+        [0xFE, 0xFF, ..] => (Encoding.BigEndianUnicode, 2),
+        [0x00, 0x00, 0xFE, 0xFF, ..] => (new UTF32Encoding(bigEndian: true, byteOrderMark: true), 4),
+        _ => (null, 0),
+    };
 }

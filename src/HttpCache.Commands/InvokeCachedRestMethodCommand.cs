@@ -68,9 +68,9 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     /// <inheritdoc />
     private protected override void WriteAnswer(CachedResponse response)
     {
-        var contentType = response.ContentTypeText;
-        var converted = RestContent.Convert(response.Text, contentType);
-        WriteVerbose($"{response.Method} {response.Uri}: {converted.Kind} content ({response.RawContentLength} bytes{(contentType is null ? string.Empty : ", " + contentType)}).");
+        var mediaType = response.MediaType;
+        var converted = RestContent.Convert(response.Text, mediaType);
+        WriteVerbose($"{response.Method} {response.Uri}: {converted.Kind} content ({response.RawContentLength} bytes{(mediaType is null ? string.Empty : ", " + mediaType)}).");
         if (!converted.HasValue)
         {
             return;

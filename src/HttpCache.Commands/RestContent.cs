@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Net.Http.Headers;
 using System.Reflection;
 using System.Xml;
 
@@ -30,8 +29,8 @@ internal static class RestContent
         return method.CreateDelegate<ConvertFromJson>();
     });
 
-    /// <summary>Reads the body by its Content-Type: JSON, XML, or text; when the type says neither, by its first character.</summary>
-    public static RestValue Convert(string content, string? contentType)
+    /// <summary>Reads the body by its media type (lower case, no parameters): JSON, XML, or text; when the type says neither, by its first character.</summary>
+    public static RestValue Convert(string content, string? mediaType)
     {
         if (string.IsNullOrWhiteSpace(content))
         {
@@ -43,7 +42,6 @@ internal static class RestContent
             return new RestValue(true, items, "Feed");
         }
 
-        var mediaType = MediaType(contentType);
         if (IsJson(mediaType))
         {
             return TryJson(content, out var json) ? new RestValue(true, json, "Json") : new RestValue(true, content, "Text");
@@ -79,7 +77,7 @@ internal static class RestContent
     public static bool TryFeed(string text, out object?[] items)
     {
         items = [];
-        if (!text.TrimStart('\uFEFF', ' ', '\t', '\r', '\n').StartsWith('<'))
+        if (!text.AsSpan().TrimStart("\uFEFF \t\r\n").StartsWith("<", StringComparison.Ordinal))
         {
             return false;
         }
@@ -173,11 +171,6 @@ internal static class RestContent
             return false;
         }
     }
-
-    private static string? MediaType(string? contentType) =>
-        !string.IsNullOrWhiteSpace(contentType) && MediaTypeHeaderValue.TryParse(contentType, out var parsed) && parsed.MediaType is { Length: > 0 } media
-            ? media.ToLowerInvariant()
-            : null;
 
     private static bool IsJson(string? mediaType) =>
         mediaType is "application/json" or "text/json" or "application/x-javascript" or "text/javascript" or "application/javascript"
