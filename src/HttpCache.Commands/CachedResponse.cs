@@ -33,15 +33,12 @@ public sealed partial class CachedResponse
         Method = method;
         Uri = response.RequestMessage?.RequestUri?.AbsoluteUri ?? uri;
         StatusCode = (int)response.StatusCode;
-        // As Invoke-WebRequest: the status code's name (NotFound), not the reason phrase.
-        StatusDescription = response.StatusCode.ToString();
         ReasonPhrase = response.ReasonPhrase ?? string.Empty;
         // Headers, text and raw content are built on first read: a script that keeps only .Content, or pipes
         // the answer to $null, does not pay for the views it never looks at.
         contentType = response.Content?.Headers.ContentType;
         IsText = IsTextType(contentType?.MediaType);
         BaseResponse = response;
-        Age = response.Headers.Age;
 
         if (info is not null)
         {
@@ -72,7 +69,7 @@ public sealed partial class CachedResponse
     public int StatusCode { get; }
 
     /// <summary>The status code's name, as Invoke-WebRequest's: OK, NotFound, GatewayTimeout…</summary>
-    public string StatusDescription { get; }
+    public string StatusDescription => BaseResponse.StatusCode.ToString();
 
     /// <summary>The reason phrase the answer came with: OK, Not Found, Not Cached…</summary>
     public string ReasonPhrase { get; }
@@ -144,7 +141,7 @@ public sealed partial class CachedResponse
     public string? StaleReason { get; }
 
     /// <summary>The answer's age (the Age header), when it has one.</summary>
-    public TimeSpan? Age { get; }
+    public TimeSpan? Age => BaseResponse.Headers.Age;
 
     internal byte[] Body => body;
 
@@ -196,6 +193,12 @@ public sealed partial class CachedResponse
         return headers;
     }
 
+    private static readonly HashSet<string> TextMediaTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "application/xml", "application/xml-external-parsed-entity", "application/xml-dtd",
+        "application/json", "application/x-javascript", "application/javascript",
+    };
+
     // As Invoke-WebRequest's ContentHelper.IsText: text/*, the XML types and the JSON and JavaScript types.
     private static bool IsTextType(string? mediaType)
     {
@@ -204,12 +207,10 @@ public sealed partial class CachedResponse
             return false;
         }
 
-        var media = mediaType.ToLowerInvariant();
-        return media.StartsWith("text/", StringComparison.Ordinal)
-            || media is "application/xml" or "application/xml-external-parsed-entity" or "application/xml-dtd"
-            || media.EndsWith("+xml", StringComparison.Ordinal)
-            || media is "application/json" or "application/x-javascript" or "application/javascript"
-            || media.EndsWith("+json", StringComparison.Ordinal);
+        return mediaType.StartsWith("text/", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+xml", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase)
+            || TextMediaTypes.Contains(mediaType);
     }
 
     // Invoke-WebRequest's status line and header block: "HTTP/1.1 200 OK", one "Name: value" line per value.

@@ -124,7 +124,7 @@ internal sealed class RequestRunner : IDisposable
         var methodName = cmdlet.CustomMethod ?? cmdlet.Method;
         try
         {
-            method = new HttpMethod(methodName.Trim().ToUpperInvariant());
+            method = methodName.Equals("GET", StringComparison.OrdinalIgnoreCase) ? HttpMethod.Get : new HttpMethod(methodName.Trim().ToUpperInvariant());
         }
         catch (FormatException ex)
         {

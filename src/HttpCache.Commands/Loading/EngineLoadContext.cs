@@ -21,7 +21,6 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
     private readonly string _dependencyDirectory;
     private readonly AssemblyDependencyResolver? _resolver;
     private readonly IReadOnlyList<string> _nativeProbeDirectories;
-    private readonly string? _readyToRunDirectory;
 
     internal EngineLoadContext(string dependencyDirectory)
         : base(ContextName, isCollectible: false)
@@ -31,29 +30,14 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
         _nativeProbeDirectories = NativeRuntimeIds.Candidates()
             .Select(rid => Path.Combine(dependencyDirectory, "runtimes", rid, "native"))
             .ToArray();
-        _readyToRunDirectory = NativeRuntimeIds.ReadyToRunCandidate() is { } rid && Directory.Exists(Path.Combine(dependencyDirectory, "r2r", rid))
-            ? Path.Combine(dependencyDirectory, "r2r", rid)
-            : null;
     }
-
-    /// <summary>The folder of ReadyToRun images this process loads, if the module ships them for its runtime.</summary>
-    internal string? ReadyToRunDirectory => _readyToRunDirectory;
 
     protected override Assembly? Load(AssemblyName assemblyName)
     {
         // Our copies first, whatever the host already has (design pitfall 2): a null answer sends the
         // request on to the default context, which is right only for what we do not ship (the
         // framework itself, and System.Management.Automation should the engine ever ask).
-        // The precompiled image of the same assembly when it exists for this runtime: code that is optimized
-        // from the first call, where the IL copy would start in the JIT's unoptimized first tier.
-        var path = _readyToRunDirectory is not null && assemblyName.Name is { Length: > 0 } precompiled
-            ? Path.Combine(_readyToRunDirectory, precompiled + ".dll")
-            : null;
-        if (path is null || !File.Exists(path))
-        {
-            path = _resolver?.ResolveAssemblyToPath(assemblyName);
-        }
-
+        var path = _resolver?.ResolveAssemblyToPath(assemblyName);
         if (path is null || !File.Exists(path))
         {
             path = assemblyName.Name is { Length: > 0 } name ? Path.Combine(_dependencyDirectory, name + ".dll") : null;
@@ -150,20 +134,6 @@ internal static class NativeRuntimeIds
         }
 
         return list.Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-    }
-
-    /// <summary>
-    /// The portable runtime identifier whose ReadyToRun images suit this process (linux-x64, osx-arm64, win-x64…);
-    /// null on an OS the build does not precompile for. Musl Linux takes linux-&lt;arch&gt;: ReadyToRun code
-    /// depends on the OS and the processor, not on the C library.
-    /// </summary>
-    internal static string? ReadyToRunCandidate()
-    {
-        var arch = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
-        return OperatingSystem.IsWindows() ? "win-" + arch
-            : OperatingSystem.IsMacOS() ? "osx-" + arch
-            : OperatingSystem.IsLinux() ? "linux-" + arch
-            : null;
     }
 
     /// <summary>The file names a DllImport name may have on disk on this OS (e_sqlite3 → libe_sqlite3.so…).</summary>

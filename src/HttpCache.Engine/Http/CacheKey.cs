@@ -41,10 +41,16 @@ public static class CacheKey
     /// <see cref="SecretDigest"/>, excluded ones left out, and the effective host (a <c>Host</c> header that
     /// overrides the URL's) in place of the URL's.
     /// </summary>
-    public static string Primary(string method, Uri uri, byte[]? body, string? contentType, CacheSettings? settings, string? host = null)
+    public static string Primary(string method, Uri uri, byte[]? body, string? contentType, CacheSettings? settings, string? host = null) =>
+        Primary(method, uri, body, contentType, settings, host, out _);
+
+    /// <summary>The primary key; <paramref name="keyedSecret"/> is true when a secret of the URL took part as its digest.</summary>
+    internal static string Primary(string method, Uri uri, byte[]? body, string? contentType, CacheSettings? settings, string? host, out bool keyedSecret)
     {
         var bodyDigest = body is { Length: > 0 } ? LowerHex(SHA256.HashData(NormalizeBody(body, contentType, settings))) : string.Empty;
-        return Hash(string.Concat(method.ToUpperInvariant(), Record.ToString(), NormalizeUrl(uri, settings, host), Record.ToString(), bodyDigest), 16);
+        var url = NormalizeUrl(uri, settings, host);
+        keyedSecret = url.Contains(DigestPrefix, StringComparison.Ordinal);
+        return Hash(string.Concat(method.ToUpperInvariant(), Record.ToString(), url, Record.ToString(), bodyDigest), 16);
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed partial class CachingHandler
             return (null, true, null);
         }
 
-        var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host);
+        var getKey = BodylessPrimaryKey("GET", request);
         var (storedGet, storeUsable) = await FindAsync(getKey, request, info, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         if (storedGet is null || CachePolicy.Lookup(request, storedGet, settings, options, now) is not { Action: LookupAction.Serve } decision)

@@ -8,6 +8,37 @@ namespace HttpCache.Engine.Http;
 public sealed partial class CachingHandler
 {
     /// <summary>
+    /// The primary key of a request without a body, remembered by method, Host header and URL as written: a script
+    /// that asks for the same URLs again computes each key (a SHA-256) once per session. A URL whose key holds a
+    /// secret's digest is not remembered, so secrets do not outlive their request in this memory.
+    /// </summary>
+    private string BodylessPrimaryKey(string method, HttpRequestMessage request)
+    {
+        var host = request.Headers.Host;
+        var id = (method, host, request.RequestUri!.OriginalString);
+        if (primaryKeys.TryGetValue(id, out var key))
+        {
+            return key;
+        }
+
+        key = CacheKey.Primary(method, request.RequestUri, null, null, settings, host, out var keyedSecret);
+        if (!keyedSecret)
+        {
+            if (primaryKeys.Count >= PrimaryKeysRemembered)
+            {
+                primaryKeys.Clear();
+            }
+
+            primaryKeys.TryAdd(id, key);
+        }
+
+        return key;
+    }
+
+    /// <summary>How many primary keys this session remembers now (tests).</summary>
+    internal int RememberedPrimaryKeys => primaryKeys.Count;
+
+    /// <summary>
     /// The stored answer for the request, or with <paramref name="parts"/> its stored part: a 206 is a piece of an
     /// answer, never one to serve as the whole (RFC 9111 §3.3).
     /// </summary>

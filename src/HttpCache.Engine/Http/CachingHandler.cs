@@ -34,6 +34,10 @@ public sealed partial class CachingHandler : DelegatingHandler
 
     private readonly ICacheStore store;
     private readonly CacheSettings settings;
+
+    /// <summary>How many body-less requests' primary keys a session remembers (<see cref="BodylessPrimaryKey"/>); past it, it starts again.</summary>
+    private const int PrimaryKeysRemembered = 4096;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Method, string? Host, string Url), string> primaryKeys = new();
     private readonly TimeProvider time;
     private readonly CacheCounters counters;
     private readonly AccessLog? accessLog;
@@ -140,7 +144,9 @@ public sealed partial class CachingHandler : DelegatingHandler
             body = await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var primaryKey = CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings, request.Headers.Host);
+        var primaryKey = body is null
+            ? BodylessPrimaryKey(request.Method.Method, request)
+            : CacheKey.Primary(request.Method.Method, request.RequestUri!, body, request.Content?.Headers.ContentType?.MediaType, settings, request.Headers.Host);
         info.CacheKey = primaryKey;
 
         var (storedGet, getUsable, headAnswer) = await HeadFromStoredGetAsync(request, options, info, cancellationToken).ConfigureAwait(false);
@@ -326,7 +332,7 @@ public sealed partial class CachingHandler : DelegatingHandler
         if (CachePolicy.PostAnswersGet(request, response, settings, responseTime))
         {
             // RFC 9110 §9.3.3: this answer is also the target's current representation, for a later GET.
-            var getKey = CacheKey.Primary("GET", request.RequestUri!, null, null, settings, request.Headers.Host);
+            var getKey = BodylessPrimaryKey("GET", request);
             var asGet = NewEntry(request, callerHeaders, response, getKey, storeDecision, requestTime, responseTime, responseBody, "GET");
             if (TryWrite(asGet, info))
             {

@@ -43,7 +43,7 @@ public sealed class DependencyIsolationTests
             $connection.Dispose()
         }
 
-        $native = @([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object { $_.ModuleName -like '*e_sqlite3*' -and $_.ModuleName -notlike 'SQLitePCLRaw.*' } | ForEach-Object { $_.FileName })
+        $native = @([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object { $_.ModuleName -like '*e_sqlite3*' } | ForEach-Object { $_.FileName })
         "NATIVE-PATH=$($native -join ';')"
 
         $defaultNames = @($default.Assemblies | ForEach-Object { $_.GetName().Name })
@@ -55,9 +55,6 @@ public sealed class DependencyIsolationTests
     private static readonly Lazy<Task<ProcessResult>> s_isolationRun = new(() => PwshProcess.RunCommandAsync(IsolationScenario));
 
     private static string Dependencies => Path.Combine(RepoPaths.ModuleDirectory, "dependencies");
-
-    /// <summary>Where the managed assemblies load from on this runtime: its ReadyToRun folder (the build stages one for every runtime the tests run on).</summary>
-    private static string ManagedDependencies => Path.Combine(Dependencies, "r2r", StagedModuleTests.ReadyToRunRuntime);
 
     [Fact]
     public async Task NativeSqliteLoadsFromTheStagedFolder()
@@ -84,8 +81,8 @@ public sealed class DependencyIsolationTests
         Assert.Equal("Default", run.Value("COMMANDS-CONTEXT"));
         Assert.Equal("HttpCache", run.Value("ENGINE-CONTEXT"));
         Assert.Equal("1", run.Value("CONTEXTS-NAMED-HTTPCACHE"));
-        Assert.Equal(Path.Combine(ManagedDependencies, "HttpCache.Engine.dll"), run.Value("ENGINE-PATH"));
-        Assert.Equal(Path.Combine(ManagedDependencies, "Microsoft.Data.Sqlite.dll"), run.Value("SQLITE-ASSEMBLY-PATH"));
+        Assert.Equal(Path.Combine(Dependencies, "HttpCache.Engine.dll"), run.Value("ENGINE-PATH"));
+        Assert.Equal(Path.Combine(Dependencies, "Microsoft.Data.Sqlite.dll"), run.Value("SQLITE-ASSEMBLY-PATH"));
         Assert.Equal(StagedModuleTests.ExpectedModuleVersion().ToString(), run.Value("MODULE-VERSION"));
     }
 
@@ -126,30 +123,6 @@ public sealed class DependencyIsolationTests
     }
 
     [Fact]
-    public async Task WithoutPrecompiledImagesTheEngineLoadsItsIL()
-    {
-        // A module built with -p:ModuleReadyToRun=false, or a runtime the build precompiles nothing for: the IL
-        // copies in dependencies/ serve, and the cmdlets work the same.
-        var copy = Path.Combine(Path.GetTempPath(), $"httpcache-module-{Guid.NewGuid():N}");
-        CopyDirectory(RepoPaths.ModuleDirectory, copy);
-        Directory.Delete(Path.Combine(copy, "dependencies", "r2r"), recursive: true);
-        try
-        {
-            var run = (await PwshProcess.RunCommandAsync(
-                IsolationScenario,
-                environment: new Dictionary<string, string?> { [PwshProcess.ModuleManifestVariable] = Path.Combine(copy, "HttpCache.psd1") })).AssertSuccess();
-
-            Assert.Equal(Path.Combine(copy, "dependencies", "HttpCache.Engine.dll"), run.Value("ENGINE-PATH"));
-            Assert.Equal(Path.Combine(copy, "dependencies", "Microsoft.Data.Sqlite.dll"), run.Value("SQLITE-ASSEMBLY-PATH"));
-            Assert.StartsWith("3.", run.Value("SQLITE-VERSION"), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(copy, recursive: true);
-        }
-    }
-
-    [Fact]
     public async Task CmdletsOpenASqliteCacheThroughTheIsolatedEngine()
     {
         // The real path: cmdlets' compile-time references resolve the engine, which opens SQLite.
@@ -164,7 +137,7 @@ public sealed class DependencyIsolationTests
                 $defaultNames = @([System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies | ForEach-Object { $_.GetName().Name })
                 "IN-DEFAULT-ENGINE=$($defaultNames -contains 'HttpCache.Engine')"
                 "IN-DEFAULT-SQLITE=$($defaultNames -contains 'Microsoft.Data.Sqlite')"
-                $native = @([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object { $_.ModuleName -like '*e_sqlite3*' -and $_.ModuleName -notlike 'SQLitePCLRaw.*' } | ForEach-Object { $_.FileName })
+                $native = @([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object { $_.ModuleName -like '*e_sqlite3*' } | ForEach-Object { $_.FileName })
                 "NATIVE-PATH=$($native -join ';')"
                 """,
                 environment: new Dictionary<string, string?> { ["HTTPCACHE_TEST_FOLDER"] = folder })).AssertSuccess();
@@ -207,7 +180,7 @@ public sealed class DependencyIsolationTests
             """);
 
         result.AssertSuccess();
-        Assert.Equal(["HttpCache", Path.Combine(ManagedDependencies, "HttpCache.Engine.dll")], result.BaseOutput.Select(o => o.ToString()));
+        Assert.Equal(["HttpCache", Path.Combine(Dependencies, "HttpCache.Engine.dll")], result.BaseOutput.Select(o => o.ToString()));
         Assert.DoesNotContain(AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "HttpCache.Engine" && System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(a) == System.Runtime.Loader.AssemblyLoadContext.Default);
     }
 

@@ -26,48 +26,6 @@ public sealed class StagedModuleTests
         "dependencies/runtimes/win-arm64/native/e_sqlite3.dll",
     ];
 
-    /// <summary>The runtimes the build precompiles for: those it ships native SQLite for.</summary>
-    public static TheoryData<string> ReadyToRunRuntimes => ["linux-x64", "linux-arm64", "osx-x64", "osx-arm64", "win-x64", "win-arm64"];
-
-    /// <summary>The ReadyToRun folder this test process's runtime loads from, as the module's load context picks it.</summary>
-    internal static string ReadyToRunRuntime =>
-        (OperatingSystem.IsWindows() ? "win-" : OperatingSystem.IsMacOS() ? "osx-" : "linux-")
-        + System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
-
-    [Theory]
-    [MemberData(nameof(ReadyToRunRuntimes))]
-    public void EveryManagedDependencyHasAPrecompiledImageOfTheSameBuild(string runtime)
-    {
-        var dependencies = Path.Combine(RepoPaths.ModuleDirectory, "dependencies");
-        var precompiled = Path.Combine(dependencies, "r2r", runtime);
-        var managed = Directory.GetFiles(dependencies, "*.dll").Where(IsManaged).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-        Assert.Contains("HttpCache.Engine.dll", managed);
-        Assert.Equal(managed, Directory.GetFiles(precompiled).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
-
-        foreach (var name in managed)
-        {
-            var (ilModule, ilIsReadyToRun) = ReadImage(Path.Combine(dependencies, name!));
-            var (module, isReadyToRun) = ReadImage(Path.Combine(precompiled, name!));
-            Assert.False(ilIsReadyToRun, $"dependencies/{name} should be the IL copy");
-            Assert.True(isReadyToRun, $"dependencies/r2r/{runtime}/{name} is not a ReadyToRun image");
-            Assert.Equal(ilModule, module); // one compilation: the same module version id
-        }
-
-        static bool IsManaged(string path)
-        {
-            using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(path));
-            return pe.HasMetadata;
-        }
-
-        static (Guid Mvid, bool ReadyToRun) ReadImage(string path)
-        {
-            using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(path));
-            var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
-            var mvid = metadata.GetGuid(metadata.GetModuleDefinition().Mvid);
-            return (mvid, pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0);
-        }
-    }
-
     [Theory]
     [MemberData(nameof(RequiredFiles))]
     public void StagedFolderHasRequiredFile(string relativePath)
