@@ -1,23 +1,26 @@
+using HttpCache.Engine.Storage;
+
 namespace HttpCache;
 
 /// <summary>
 /// One row of <c>Get-HttpCacheStats -GroupBy Host</c>: what the store holds for one host (and port). The
 /// cache's counters are kept per store, not per host, so these figures come from the entries themselves:
-/// their number, their bytes, and the hits they recorded (<see cref="CacheEntry.HitCount"/>).
+/// their number, their bytes, and the hits they recorded (<see cref="CacheEntry.HitCount"/>). SQLite keeps them per
+/// host as it writes; the other stores list every entry to compute them.
 /// </summary>
 public sealed class CacheHostStats
 {
-    internal CacheHostStats(CacheSession session, string host, IReadOnlyCollection<CacheEntry> entries)
+    internal CacheHostStats(CacheSession session, HostInventory host)
     {
         Session = session;
-        Host = host;
-        Entries = entries.Count;
-        StoredBytes = entries.Sum(e => e.Size);
-        Hits = entries.Sum(e => e.HitCount);
-        ExpiredEntries = entries.Count(e => e.IsExpired);
-        OldestEntry = entries.Count == 0 ? null : entries.Min(e => e.CreatedAt);
-        NewestEntry = entries.Count == 0 ? null : entries.Max(e => e.CreatedAt);
-        LastAccessedAt = entries.Max(e => e.LastAccessedAt);
+        Host = host.Host;
+        Entries = host.Entries;
+        StoredBytes = host.Bytes;
+        Hits = host.Hits;
+        ExpiredEntries = host.Expired;
+        OldestEntry = host.Oldest?.LocalDateTime;
+        NewestEntry = host.Newest?.LocalDateTime;
+        LastAccessedAt = host.LastAccessed?.LocalDateTime;
     }
 
     /// <summary>The host, with its port when it is not the scheme's default (api.example.com, 127.0.0.1:8080).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Net.Http.Headers;
@@ -27,6 +28,7 @@ public sealed partial class CachedResponse
     private ReadOnlyCollection<PSObject>? images;
     private ReadOnlyCollection<PSObject>? inputFields;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal CachedResponse(HttpResponseMessage response, byte[] body, CacheResponseInfo? info, string method, string uri)
     {
         this.body = body;

@@ -20,7 +20,7 @@ public sealed class GetHttpCacheStatsCommand : PSCmdlet, IDisposable
     [ArgumentCompleter(typeof(SessionVariableCompleter))]
     public CacheSession? Session { get; set; }
 
-    /// <summary>Host: one row per host, computed from the entries (entries, bytes, hits from HitCount).</summary>
+    /// <summary>Host: one row per host, from what the store holds for it (entries, bytes, hits from HitCount).</summary>
     [Parameter(Mandatory = true, ParameterSetName = GroupBySet)]
     [ValidateSet("Host")]
     public string? GroupBy { get; set; }
@@ -61,27 +61,9 @@ public sealed class GetHttpCacheStatsCommand : PSCmdlet, IDisposable
 
     private void WriteByHost(CacheSession session)
     {
-        // The counters are the store's, not the hosts': per host, only the entries speak.
-        var byHost = new SortedDictionary<string, List<CacheEntry>>(StringComparer.OrdinalIgnoreCase);
-        foreach (var entry in new EntryFilter().Select(session, engine))
+        foreach (var host in engine.Run(token => session.Engine.GetHostInventoryAsync(token)))
         {
-            var host = HostOf(entry.Uri);
-            if (!byHost.TryGetValue(host, out var list))
-            {
-                byHost[host] = list = [];
-            }
-
-            list.Add(entry);
-        }
-
-        foreach (var (host, entries) in byHost)
-        {
-            WriteObject(new CacheHostStats(session, host, entries));
+            WriteObject(new CacheHostStats(session, host));
         }
     }
-
-    private static string HostOf(string uri) =>
-        System.Uri.TryCreate(uri, UriKind.Absolute, out var parsed) && parsed.Host.Length > 0
-            ? (parsed.IsDefaultPort ? parsed.Host : $"{parsed.Host}:{parsed.Port}").ToLowerInvariant()
-            : "(unknown)";
 }

@@ -69,7 +69,9 @@ public sealed class InvokeCachedRestMethodCommand : CachedRequestCommandBase
     private protected override void WriteAnswer(CachedResponse response)
     {
         var mediaType = response.MediaType;
-        var converted = RestContent.Convert(response.Text, mediaType);
+        var converted = response.CacheKey is { } key
+            ? RestContent.Convert(key, response.Body, () => response.Text, mediaType)
+            : RestContent.Convert(response.Text, mediaType);
         WriteVerbose($"{response.Method} {response.Uri}: {converted.Kind} content ({response.RawContentLength} bytes{(mediaType is null ? string.Empty : ", " + mediaType)}).");
         if (!converted.HasValue)
         {

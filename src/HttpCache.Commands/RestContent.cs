@@ -17,6 +17,14 @@ internal readonly record struct RestValue(bool HasValue, object? Value, string K
 /// </summary>
 internal static class RestContent
 {
+    // Converted JSON by cache key, with the body it came from: a hit on the same stored body gets a copy of the
+    // objects instead of a second parse. Bounded in entries and bytes; past either bound it starts again.
+    private const int ReusableBodyLimit = 64 * 1024;
+    private const int ReusedEntriesLimit = 256;
+    private const long ReusedBytesLimit = 4 * 1024 * 1024;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (byte[] Body, object? Value)> Converted = new(StringComparer.Ordinal);
+    private static long convertedBytes;
+
     private delegate object? ConvertFromJson(string input, out ErrorRecord? error);
 
     // Microsoft.PowerShell.Commands.Utility is not in the compile-time surface (PowerShellStandard.Library), but every
@@ -28,6 +36,75 @@ internal static class RestContent
             ?? throw new MissingMethodException(type.FullName, "ConvertFromJson");
         return method.CreateDelegate<ConvertFromJson>();
     });
+
+    /// <summary>
+    /// <see cref="Convert"/> for a body the cache keyed: JSON already converted from the same bytes under the same key
+    /// is copied (new objects and arrays, the same immutable values) rather than parsed again.
+    /// </summary>
+    public static RestValue Convert(string cacheKey, byte[] body, Func<string> text, string? mediaType)
+    {
+        if (body.Length > ReusableBodyLimit)
+        {
+            return Convert(text(), mediaType);
+        }
+
+        if (Converted.TryGetValue(cacheKey, out var known) && known.Body.AsSpan().SequenceEqual(body))
+        {
+            return new RestValue(true, Copy(known.Value), "Json");
+        }
+
+        var converted = Convert(text(), mediaType);
+        if (converted.Kind == "Json" && IsCopyable(converted.Value))
+        {
+            if (Converted.Count >= ReusedEntriesLimit || Interlocked.Add(ref convertedBytes, body.Length) > ReusedBytesLimit)
+            {
+                Converted.Clear();
+                Interlocked.Exchange(ref convertedBytes, body.Length);
+            }
+
+            Converted[cacheKey] = (body.ToArray(), Copy(converted.Value));
+        }
+
+        return converted;
+    }
+
+    /// <summary>True when JSON converted under this cache key is kept for reuse (tests).</summary>
+    internal static bool HasConverted(string cacheKey) => Converted.ContainsKey(cacheKey);
+
+    // What PowerShell's JSON converter gives: PSCustomObjects, object[] arrays and immutable values. Anything else is
+    // never kept, so a copy can never share something the caller could change.
+    private static bool IsCopyable(object? value) => value switch
+    {
+        null or string or bool or long or int or double or decimal or DateTime or DateTimeOffset or System.Numerics.BigInteger => true,
+        PSObject { BaseObject: PSCustomObject } custom => custom.Properties.All(p => p is PSNoteProperty && IsCopyable(p.Value)),
+        object?[] array => array.All(IsCopyable),
+        _ => false,
+    };
+
+    private static object? Copy(object? value)
+    {
+        switch (value)
+        {
+            case PSObject { BaseObject: PSCustomObject } custom:
+                var copy = new PSObject();
+                foreach (var property in custom.Properties)
+                {
+                    copy.Properties.Add(new PSNoteProperty(property.Name, Copy(property.Value)));
+                }
+
+                return copy;
+            case object?[] array:
+                var items = new object?[array.Length];
+                for (var i = 0; i < array.Length; i++)
+                {
+                    items[i] = Copy(array[i]);
+                }
+
+                return items;
+            default:
+                return value;
+        }
+    }
 
     /// <summary>Reads the body by its media type (lower case, no parameters): JSON, XML, or text; when the type says neither, by its first character.</summary>
     public static RestValue Convert(string content, string? mediaType)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections;
 using System.Management.Automation;
 using System.Net.Http.Headers;
@@ -21,6 +22,7 @@ internal static class WebRequestBuilder
     /// Reads -Uri: an absolute http or https URL, or null with the reason in <paramref name="error"/>. Text that
     /// is not an absolute URL gets http:// in front, as Invoke-WebRequest does (<c>example.com/x</c>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Uri? ParseUri(string? text, out string error)
     {
         error = string.Empty;

@@ -255,6 +255,28 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// What the store holds per host, ordered by host. A store that keeps per-host figures (<see cref="IHostIndexedStore"/>)
+    /// answers itself; for the others every entry is listed and grouped here, so the cost grows with the store.
+    /// </summary>
+    public async Task<IReadOnlyList<HostInventory>> GetHostInventoryAsync(CancellationToken cancellationToken = default)
+    {
+        if (Store is IHostIndexedStore indexed)
+        {
+            // As a listing does: this session's latest hits go to the store first, unless it cannot take them now.
+            await TryFlushAsync(cancellationToken).ConfigureAwait(false);
+            return await indexed.GetHostInventoryAsync(Time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+
+        var entries = new List<CacheRecordInfo>();
+        await foreach (var entry in GetEntriesAsync(CacheQuery.All, cancellationToken).ConfigureAwait(false))
+        {
+            entries.Add(entry);
+        }
+
+        return HostInventory.FromEntries(entries, Time.GetUtcNow());
+    }
+
     /// <summary>Removes the entries the query matches; returns how many went.</summary>
     public async Task<int> RemoveEntriesAsync(CacheQuery query, CancellationToken cancellationToken = default)
     {

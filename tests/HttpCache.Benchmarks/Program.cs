@@ -7,6 +7,13 @@ using HttpCache.Benchmarks;
 //   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --filter '*' --quick   (a smoke check: short iteration counts)
 // Every other argument is BenchmarkDotNet's own (--filter, --job, --list flat, --exporters …).
 //   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --large-body   (peak memory while caching 1 GiB; see LargeBodyMemory)
+//   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --writer-throughput   (entries/s the background writer stores; see WriterThroughput)
+if (args.Contains(WriterThroughput.Switch, StringComparer.OrdinalIgnoreCase))
+{
+    Environment.ExitCode = await WriterThroughput.RunAsync(args);
+    return;
+}
+
 if (args.Contains(LargeBodyMemory.Switch, StringComparer.OrdinalIgnoreCase))
 {
     Environment.ExitCode = await LargeBodyMemory.RunAsync(args);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
@@ -45,6 +46,7 @@ public static class CacheKey
         Primary(method, uri, body, contentType, settings, host, out _);
 
     /// <summary>The primary key; <paramref name="keyedSecret"/> is true when a secret of the URL took part as its digest.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static string Primary(string method, Uri uri, byte[]? body, string? contentType, CacheSettings? settings, string? host, out bool keyedSecret)
     {
         var bodyDigest = body is { Length: > 0 } ? LowerHex(SHA256.HashData(NormalizeBody(body, contentType, settings))) : string.Empty;
@@ -173,6 +175,7 @@ public static class CacheKey
     /// The normalized URL with secret query parameters' values as digests and excluded ones left out;
     /// <paramref name="host"/> (a Host header's value), when given, stands for the URL's host and port.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string NormalizeUrl(Uri uri, CacheSettings? settings, string? host = null)
     {
         if (!uri.IsAbsoluteUri)
@@ -269,6 +272,7 @@ public static class CacheKey
         return Uri.UnescapeDataString(equals < 0 ? parameter : parameter[..equals]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string Hash(string text, int bytes)
     {
         // Keys are computed on every request: the text is encoded without a heap copy when it is short.

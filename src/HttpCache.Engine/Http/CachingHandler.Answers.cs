@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Policy;
@@ -8,6 +9,7 @@ namespace HttpCache.Engine.Http;
 /// <summary>Answers built from the store: hits, stale answers on error, 504 Not Cached, and the verbose account of each decision.</summary>
 public sealed partial class CachingHandler
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private HttpResponseMessage Hit(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason)
     {
         counters.Increment(CacheCounter.Hits);
@@ -36,6 +38,7 @@ public sealed partial class CachingHandler
     }
 
     /// <summary>An answer built from a stored one, with the Age the cache computed (RFC 9111 §5.1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private HttpResponseMessage ToResponse(StoredResponse stored, HttpRequestMessage request, TimeSpan age)
     {
         var response = new HttpResponseMessage((HttpStatusCode)stored.StatusCode)

@@ -107,7 +107,7 @@ public sealed partial class CachingHandler
                 : $"The stored part {olderPart.ContentRange} and this {part.ContentRange} combine into {union.Part.ContentRange}.");
         }
 
-        if (TryWrite(entry, info))
+        if (await TryWriteAsync(entry, info, cancellationToken).ConfigureAwait(false))
         {
             info.CacheKey = entry.Record.Key;
             info.CreatedAt = responseTime;

@@ -179,7 +179,7 @@ public sealed partial class CachingHandler
                     InitialAge = storeDecision.InitialAge,
                     Body = renewed.Body,
                 };
-                TryWrite(entry, info, record.HitCount, record.LastAccessedAt);
+                await TryWriteAsync(entry, info, cancellationToken, record.HitCount, record.LastAccessedAt).ConfigureAwait(false);
             }
             else
             {

@@ -109,19 +109,20 @@ public sealed partial class CachingHandler
         return copy;
     }
 
-    private bool TryWrite(StoredResponse entry, CacheResponseInfo info, long hitCount = 0, DateTimeOffset? lastAccessedAt = null)
+    // Waits only when the background writer's queue is full: that is how a burst of misses is slowed to the store's pace.
+    private async ValueTask<bool> TryWriteAsync(StoredResponse entry, CacheResponseInfo info, CancellationToken cancellationToken, long hitCount = 0, DateTimeOffset? lastAccessedAt = null)
     {
         try
         {
             var (storedBody, encoding) = BodyCodec.Compress(entry.Body, settings.Compress);
             var metadata = EntrySerializer.Serialize(encoding is null ? entry : entry.WithBody(storedBody, encoding, entry.Body.Length));
-            writes.Enqueue(ToRecord(entry, metadata, storedBody, hitCount, lastAccessedAt, bodyStreamed: false));
+            await writes.EnqueueAsync(ToRecord(entry, metadata, storedBody, hitCount, lastAccessedAt, bodyStreamed: false), cancellationToken).ConfigureAwait(false);
             counters.Increment(CacheCounter.Stores);
             counters.Add(CacheCounter.OriginalBytesWritten, entry.Body.Length);
             counters.Add(CacheCounter.StoredBytesWritten, storedBody.Length);
             return true;
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             info.StoreReason = CacheReason.NotStoredStoreFailure;
             StoreFailed(info, "write", ex, entry.Record.PrimaryKey);

@@ -321,7 +321,7 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
 
         var entry = NewEntry(request, callerHeaders, response, primaryKey, storeDecision, requestTime, responseTime, responseBody);
-        if (TryWrite(entry, info))
+        if (await TryWriteAsync(entry, info, cancellationToken).ConfigureAwait(false))
         {
             info.CacheKey = entry.Record.Key;
             info.CreatedAt = responseTime;
@@ -334,7 +334,7 @@ public sealed partial class CachingHandler : DelegatingHandler
             // RFC 9110 §9.3.3: this answer is also the target's current representation, for a later GET.
             var getKey = BodylessPrimaryKey("GET", request);
             var asGet = NewEntry(request, callerHeaders, response, getKey, storeDecision, requestTime, responseTime, responseBody, "GET");
-            if (TryWrite(asGet, info))
+            if (await TryWriteAsync(asGet, info, cancellationToken).ConfigureAwait(false))
             {
                 info.Add(CacheEventId.Store, CacheDiagnosticLevel.Verbose, $"Also stored as {asGet.Record.Key} for GET: the answer's Content-Location is the POST's target.");
             }

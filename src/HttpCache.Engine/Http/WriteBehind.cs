@@ -18,6 +18,12 @@ namespace HttpCache.Engine.Http;
 /// is what makes a store write cheap (an SQLite commit costs more than the rows in it), and waking the writer
 /// for every miss would cost the request path a thread hand-off each time. The interval is real time, not
 /// the session's clock: it paces the writer, it says nothing about freshness.
+/// <para>
+/// The queue is bounded (<see cref="DefaultMaxRecords"/> records and <see cref="DefaultMaxBytes"/> bytes, counted until
+/// each write has landed): when misses arrive faster than the store takes them, <see cref="EnqueueAsync"/> waits for
+/// room, which slows the callers down to the store's pace. A write is never dropped for want of room. A record larger
+/// than the byte bound on its own is taken when the queue is empty.
+/// </para>
 /// </remarks>
 internal sealed class WriteBehind
 {
@@ -26,35 +32,128 @@ internal sealed class WriteBehind
     private readonly Dictionary<string, Dictionary<string, CacheRecord>> pending = new(StringComparer.Ordinal);
     private readonly object gate = new();
     private readonly Task loop;
+    private readonly int maxRecords;
+    private readonly long maxBytes;
     private Failure? failure;
     private TaskCompletionSource flushNow = NewSignal();
 
-    public WriteBehind(ICacheStore store)
+    // Under gate: what is queued or being written, and the signal that wakes callers waiting for room.
+    private int queuedRecords;
+    private long queuedBytes;
+    private TaskCompletionSource room = NewSignal();
+
+    public WriteBehind(ICacheStore store, int maxRecords = DefaultMaxRecords, long maxBytes = DefaultMaxBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRecords, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
         this.store = store;
+        this.maxRecords = maxRecords;
+        this.maxBytes = maxBytes;
         loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Queues a write; the record is visible to <see cref="Pending"/> at once.</summary>
-    public void Enqueue(CacheRecord record)
+    /// <summary>How many records may wait for the writer (or be in its current commit) before callers wait for room.</summary>
+    public const int DefaultMaxRecords = 4096;
+
+    /// <summary>How many bytes of bodies and metadata may wait for the writer before callers wait for room: 64 MiB.</summary>
+    public const long DefaultMaxBytes = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Queues a write; once queued, the record is visible to <see cref="Pending"/>. Completes at once while the queue has
+    /// room; otherwise when the writer has made room (or <paramref name="cancellationToken"/> fires: the record is then
+    /// not queued, and the caller's operation is cancelled).
+    /// </summary>
+    public ValueTask EnqueueAsync(CacheRecord record, CancellationToken cancellationToken = default)
     {
+        var size = SizeOf(record);
+        bool admitted;
         lock (gate)
         {
-            if (!pending.TryGetValue(record.PrimaryKey, out var variants))
-            {
-                pending[record.PrimaryKey] = variants = new Dictionary<string, CacheRecord>(StringComparer.Ordinal);
-            }
-
-            variants[record.Key] = record;
+            admitted = TryAdmit(record, size);
         }
 
+        if (!admitted)
+        {
+            return WaitForRoomAsync(record, size, cancellationToken);
+        }
+
+        Send(record, size);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask WaitForRoomAsync(CacheRecord record, long size, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task signal;
+            lock (gate)
+            {
+                if (TryAdmit(record, size))
+                {
+                    break;
+                }
+
+                signal = room.Task;
+            }
+
+            await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        Send(record, size);
+    }
+
+    // Under gate. An empty queue takes any record, so one larger than the byte bound still goes through.
+    private bool TryAdmit(CacheRecord record, long size)
+    {
+        if (queuedRecords > 0 && (queuedRecords >= maxRecords || queuedBytes + size > maxBytes))
+        {
+            return false;
+        }
+
+        queuedRecords++;
+        queuedBytes += size;
+        if (!pending.TryGetValue(record.PrimaryKey, out var variants))
+        {
+            pending[record.PrimaryKey] = variants = new Dictionary<string, CacheRecord>(StringComparer.Ordinal);
+        }
+
+        variants[record.Key] = record;
+        return true;
+    }
+
+    private void Send(CacheRecord record, long size)
+    {
         if (!queue.Writer.TryWrite(new Work(record, null)))
         {
             // The session is closing: write it now rather than lose it.
-            store.SetAsync(record).GetAwaiter().GetResult();
-            Forget([record]);
+            try
+            {
+                store.SetAsync(record).GetAwaiter().GetResult();
+            }
+            finally
+            {
+                Forget([record]);
+                Release(1, size);
+            }
         }
     }
+
+    // Room made by writes that landed (or failed, reported through TakeFailure): every waiting caller looks again.
+    private void Release(int records, long bytes)
+    {
+        TaskCompletionSource woken;
+        lock (gate)
+        {
+            queuedRecords -= records;
+            queuedBytes -= bytes;
+            woken = room;
+            room = NewSignal();
+        }
+
+        woken.TrySetResult();
+    }
+
+    private static long SizeOf(CacheRecord record) => (long)record.Body.Length + record.Metadata.Length;
 
     /// <summary>The queued, not yet written, variants of a primary key.</summary>
     public IReadOnlyCollection<CacheRecord> Pending(string primaryKey)
@@ -98,7 +197,9 @@ internal sealed class WriteBehind
         var lastCommit = Stopwatch.GetTimestamp() - (long)(FlushInterval.TotalSeconds * Stopwatch.Frequency);
         while (await queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            var wait = FlushInterval - Stopwatch.GetElapsedTime(lastCommit);
+            // With a full batch already waiting, pausing would gather nothing more: it would only slow the writer down.
+            // (Between batches, what is admitted is what waits in the queue.)
+            var wait = Volatile.Read(ref queuedRecords) >= MaxBatch ? TimeSpan.Zero : FlushInterval - Stopwatch.GetElapsedTime(lastCommit);
             if (wait > TimeSpan.Zero)
             {
                 var signal = Volatile.Read(ref flushNow);
@@ -112,6 +213,8 @@ internal sealed class WriteBehind
             lastCommit = Stopwatch.GetTimestamp();
 
             // Whatever queued up meanwhile goes in one store call (one SQLite transaction).
+            var taken = 0;
+            long takenBytes = 0;
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var work))
             {
                 if (work.Barrier is { } barrier)
@@ -121,6 +224,8 @@ internal sealed class WriteBehind
                 }
 
                 batch.Add(work.Record!);
+                taken++;
+                takenBytes += SizeOf(work.Record!);
             }
 
             KeepLatest(batch);
@@ -140,6 +245,12 @@ internal sealed class WriteBehind
                     Forget(batch);
                     batch.Clear();
                 }
+            }
+
+            if (taken > 0)
+            {
+                // Counted by what was taken, records a later write replaced included: they were admitted too.
+                Release(taken, takenBytes);
             }
 
             foreach (var barrier in barriers)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HttpCache.Engine.Policy;
 
 /// <summary>Which stored variant answers a request (RFC 9111 §4.1), and the request-header pairs stored with each.</summary>
@@ -8,6 +9,7 @@ public static partial class CachePolicy
     /// names (RFC 9111 §4.1), the session's match headers, and the credentials it was stored for — a
     /// request with credentials never matches an answer stored for other credentials or for none.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static StoredResponse? SelectVariant(IReadOnlyList<StoredResponse> variants, HttpRequestMessage request, CacheSettings? settings = null)
     {
         settings ??= CacheSettings.Default;

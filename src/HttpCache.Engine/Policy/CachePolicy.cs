@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HttpCache.Engine.Policy;
 
 /// <summary>
@@ -33,6 +34,7 @@ public static partial class CachePolicy
     }
 
     /// <summary>Decides how to answer a request given the matching stored variant, if any.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static LookupDecision Lookup(HttpRequestMessage request, StoredResponse? stored, CacheSettings settings, CacheRequestOptions options, DateTimeOffset now)
     {
         var requestControl = CacheDirectives.From(request.Headers);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HttpCache.Engine.Storage;
 
 namespace HttpCache.Engine.Policy;
@@ -103,6 +104,7 @@ public sealed class StoredResponse
     /// The directives that govern this answer in a session: the targeted field (RFC 9213) when the session
     /// is shared and the answer carries a valid one, else Cache-Control.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public CacheDirectives Directives(CacheSettings settings)
     {
         if (settings.Shared && settings.TargetedCacheControl is { Length: > 0 } name

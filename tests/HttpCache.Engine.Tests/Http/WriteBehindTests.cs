@@ -30,7 +30,7 @@ public sealed class WriteBehindTests
 
         foreach (var record in records)
         {
-            writes.Enqueue(record);
+            await writes.EnqueueAsync(record);
         }
 
         // The first commit is held: everything queued meanwhile is still visible to lookups.

@@ -10,7 +10,7 @@ namespace HttpCache.Engine.Tests.Storage;
 /// The contract and the Redis-specific behaviour, for a standalone server and a Cluster alike. Each test
 /// works in its own random namespace (so tests running at once never see each other) and deletes it after.
 /// </summary>
-public abstract class RedisCacheStoreTestsBase : CacheStoreContractTests
+public abstract partial class RedisCacheStoreTestsBase : CacheStoreContractTests
 {
     private readonly List<ICacheStore> _extraStores = [];
     private int _limitedStores;

@@ -91,7 +91,7 @@ public sealed partial class SqliteCacheStoreTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            Assert.Equal(5L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(6L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
         }
 
         var old = await store.GetAsync("old-0");
@@ -148,7 +148,7 @@ public sealed partial class SqliteCacheStoreTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            Assert.Equal(5L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(6L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
             Assert.Equal(0L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tr_entries_insert', 'ix_entries_primary_key')"));
             Assert.Equal(1L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_entries_variants'"));
             // Both ways to a primary key use an index: no lookup scans the table.

@@ -205,8 +205,8 @@ public sealed partial class SqliteCacheStoreTests : StreamingStoreContractTests
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
         command.CommandText = "PRAGMA user_version";
-        Assert.Equal(5L, (long?)await command.ExecuteScalarAsync());
-        Assert.Equal(5, SqliteSchema.Version);
+        Assert.Equal(6L, (long?)await command.ExecuteScalarAsync());
+        Assert.Equal(6, SqliteSchema.Version);
     }
 
     [Fact]
@@ -396,8 +396,8 @@ public sealed partial class SqliteCacheStoreTests : StreamingStoreContractTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            // 1 -> 2 -> 3 -> 4 -> 5, in one go.
-            Assert.Equal(5L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            // 1 -> 2 -> 3 -> 4 -> 5 -> 6, in one go.
+            Assert.Equal(6L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
         }
 
         Assert.Equal("body1", Encoding.UTF8.GetString((await store.GetAsync("old-1"))!.Body));

@@ -7,17 +7,24 @@ namespace HttpCache.Engine.Storage.Redis;
 public sealed partial class RedisCacheStore
 {
     /// <inheritdoc />
+    /// <remarks>
+    /// One script call. A caller that blocks on the answer anyway (<see cref="CallerWaits"/>) gets it on its own
+    /// thread, as a completed task; every other caller awaits it.
+    /// </remarks>
     public async Task<IReadOnlyList<CacheRecord>> GetVariantsAsync(string primaryKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(primaryKey);
         cancellationToken.ThrowIfCancellationRequested();
         var variants = _keys.Variants(primaryKey);
         EnsureUsable(variants);
+        RedisKey[] keys = [variants];
+        RedisValue[] arguments = [_keys.EntryPrefix(primaryKey), 1];
         RedisResult result;
         try
         {
-            result = await _db.ScriptEvaluateAsync(RedisScripts.GetVariants, [variants], [_keys.EntryPrefix(primaryKey), 1])
-                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            result = CallerWaits
+                ? _db.ScriptEvaluate(RedisScripts.GetVariants, keys, arguments)
+                : await _db.ScriptEvaluateAsync(RedisScripts.GetVariants, keys, arguments).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -64,6 +71,17 @@ public sealed partial class RedisCacheStore
             throw Translate(ex);
         }
     }
+
+    /// <summary>
+    /// True on a thread of the caller's own (not the thread pool's) with no synchronization context: PowerShell's
+    /// pipeline thread, a console program's main thread. Such a caller blocks until the engine's task ends, so a read
+    /// made there is waited for on the connection itself (StackExchange.Redis wakes the waiting thread when the answer
+    /// arrives). Awaited instead, the answer wakes a thread-pool thread that runs the rest of the request and then
+    /// wakes the blocked caller: two more thread hand-offs per hit, which on a busy machine cost more than the round
+    /// trip. Thread-pool threads (ASP.NET, Task.Run) and threads with a context (UI threads) always await. The one
+    /// cost: the caller's cancellation token is not observed during the read, which the command timeout bounds.
+    /// </summary>
+    private static bool CallerWaits => !Thread.CurrentThread.IsThreadPoolThread && SynchronizationContext.Current is null;
 
     private CacheRecordInfo ReadInfo(RedisValue[] values)
     {

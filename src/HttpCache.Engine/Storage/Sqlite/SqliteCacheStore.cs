@@ -34,7 +34,7 @@ namespace HttpCache.Engine.Storage.Sqlite;
 /// the body blobs, which a listing never walks.
 /// </para>
 /// </remarks>
-public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore
+public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, IHostIndexedStore
 {
     /// <summary>How long a call waits for another connection's lock when no busy timeout is given.</summary>
     public static TimeSpan DefaultBusyTimeout { get; } = TimeSpan.FromSeconds(5);
@@ -59,9 +59,9 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore
     // it to the running total itself (AddToTotalsSql). DO NOTHING, not REPLACE: a REPLACE deletes the old row
     // and fires the delete triggers.
     private const string InsertSql = $"""
-        INSERT INTO entries ({InfoColumns}, metadata, body, body_streamed, write_id)
+        INSERT INTO entries ({InfoColumns}, metadata, body, body_streamed, write_id, host)
         VALUES ($key, $primaryKey, $method, $uri, $status, $createdAt, $expiresAt, $keepUntil, $size, $hitCount,
-                $lastAccessedAt, $metadata, $body, $bodyStreamed, $writeId)
+                $lastAccessedAt, $metadata, $body, $bodyStreamed, $writeId, $host)
         ON CONFLICT (key) DO NOTHING
         """;
 
@@ -71,11 +71,29 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore
             primary_key = $primaryKey, method = $method, uri = $uri, status = $status, created_at = $createdAt,
             expires_at = $expiresAt, keep_until = $keepUntil, size = $size, hit_count = $hitCount,
             last_accessed_at = $lastAccessedAt, metadata = $metadata, body = $body, body_streamed = $bodyStreamed,
-            write_id = $writeId
+            write_id = $writeId, host = $host
         WHERE key = $key
         """;
 
     private const string AddToTotalsSql = "UPDATE totals SET entries = entries + 1, bytes = bytes + $size WHERE id = 1";
+
+    private const string AddToHostSql = """
+        INSERT INTO hosts (host, entries, bytes, hits) VALUES ($host, 1, $size, $hitCount)
+        ON CONFLICT (host) DO UPDATE SET entries = entries + 1, bytes = bytes + excluded.bytes, hits = hits + excluded.hits
+        """;
+
+    // Per host (schema 6): the running totals, then each figure they cannot keep from an index that the host leads: both
+    // ends of its creation times and the latest access (a few page reads each), and the expired count, a range of
+    // (host, expires_at) counted without reading a row. A host whose entries all went keeps a row of zeros, skipped here.
+    internal const string HostInventorySql = """
+        SELECT h.host, h.entries, h.bytes, h.hits,
+               (SELECT COUNT(*) FROM entries e WHERE e.host = h.host AND e.expires_at <= $now),
+               (SELECT MIN(e.created_at) FROM entries e WHERE e.host = h.host),
+               (SELECT MAX(e.created_at) FROM entries e WHERE e.host = h.host),
+               (SELECT MAX(e.last_accessed_at) FROM entries e WHERE e.host = h.host AND e.last_accessed_at IS NOT NULL)
+        FROM hosts h
+        WHERE h.entries > 0
+        """;
 
     private const string DeleteKeySql = "DELETE FROM entries WHERE key = $key";
 
@@ -371,6 +389,24 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore
             using var reader = connection.Command(InventorySql).ExecuteReader();
             reader.Read();
             return new StoreInventory(reader.GetInt64(0), reader.GetInt64(1), OptionalTime(reader, 2), OptionalTime(reader, 3));
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<HostInventory>> GetHostInventoryAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        Run(now, static (connection, now) =>
+        {
+            var command = connection.Command(HostInventorySql);
+            command.Parameters.AddWithValue("$now", now.UtcTicks);
+            using var reader = command.ExecuteReader();
+            var hosts = new List<HostInventory>();
+            while (reader.Read())
+            {
+                hosts.Add(new HostInventory(
+                    reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4),
+                    OptionalTime(reader, 5), OptionalTime(reader, 6), OptionalTime(reader, 7)));
+            }
+
+            return HostInventory.Sorted(hosts);
         }, cancellationToken);
 
     /// <inheritdoc />
@@ -758,20 +794,27 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore
     private static int Upsert(PooledConnection connection, CacheRecord record, long? writeId, long bodyLength)
     {
         var size = (long)record.Metadata.Length + bodyLength;
-        if (Write(connection.Command(InsertSql), record, writeId, size) == 1)
+        var host = EntryHost.Of(record.Uri);
+        if (Write(connection.Command(InsertSql), record, writeId, size, host) == 1)
         {
             var totals = connection.Command(AddToTotalsSql);
             totals.Parameters.AddWithValue("$size", size);
             totals.ExecuteNonQuery();
+            var hosts = connection.Command(AddToHostSql);
+            hosts.Parameters.AddWithValue("$host", host);
+            hosts.Parameters.AddWithValue("$size", size);
+            hosts.Parameters.AddWithValue("$hitCount", record.HitCount);
+            hosts.ExecuteNonQuery();
             return 1;
         }
 
-        return Write(connection.Command(ReplaceSql), record, writeId, size);
+        return Write(connection.Command(ReplaceSql), record, writeId, size, host);
     }
 
-    private static int Write(SqliteCommand command, CacheRecord record, long? writeId, long size)
+    private static int Write(SqliteCommand command, CacheRecord record, long? writeId, long size, string host)
     {
         var parameters = command.Parameters;
+        parameters.AddWithValue("$host", host);
         parameters.AddWithValue("$key", record.Key);
         parameters.AddWithValue("$primaryKey", record.PrimaryKey);
         parameters.AddWithValue("$method", record.Method);

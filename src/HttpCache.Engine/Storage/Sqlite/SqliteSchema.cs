@@ -7,7 +7,7 @@ namespace HttpCache.Engine.Storage.Sqlite;
 internal static class SqliteSchema
 {
     /// <summary>The schema this code reads and writes.</summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     // The blobs come last: SQLite walks a row's columns in order, so a listing that stops before them
     // never touches their overflow pages.
@@ -124,6 +124,47 @@ internal static class SqliteSchema
         PRAGMA user_version = 5;
         """;
 
+    // Version 6, for Get-HttpCacheStats -GroupBy Host at scale (it listed every entry: 4.3 s at a million):
+    //  - entries gains host (EntryHost.Of of the URI, computed by the writer: SQL cannot parse a URI as .NET does, so a
+    //    migrated file's rows get theirs from a function this migration registers on its own connection).
+    //  - hosts: running totals per host (entries, bytes, hits), kept like `totals` in the writing transactions: the
+    //    writer adds a new row's (no trigger may hang on the insert, see version 4), the triggers do the rest.
+    //  - indexes by host for what totals cannot keep: the oldest and newest creation time and the latest access (both
+    //    ends move when an entry goes), and the expired count, which depends on the time asked about. The host leads each,
+    //    so a new row lands at the end of its host's range (times grow): few pages per batch, not one at random. The
+    //    access index is partial: entries never served cost it nothing.
+    // Migrating rewrites every row once (the new column), which takes a while on a large file.
+    private const string MigrateVersion5To6 = """
+        ALTER TABLE entries ADD COLUMN host TEXT NOT NULL DEFAULT '';
+        UPDATE entries SET host = httpcache_host(uri);
+        CREATE TABLE IF NOT EXISTS hosts (
+            host    TEXT    NOT NULL PRIMARY KEY,
+            entries INTEGER NOT NULL,
+            bytes   INTEGER NOT NULL,
+            hits    INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO hosts (host, entries, bytes, hits) SELECT host, COUNT(*), SUM(size), SUM(hit_count) FROM entries GROUP BY host;
+        CREATE INDEX IF NOT EXISTS ix_entries_host_created ON entries (host, created_at);
+        CREATE INDEX IF NOT EXISTS ix_entries_host_expires ON entries (host, expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_entries_host_accessed ON entries (host, last_accessed_at) WHERE last_accessed_at IS NOT NULL;
+        DROP TRIGGER IF EXISTS tr_entries_delete;
+        CREATE TRIGGER tr_entries_delete AFTER DELETE ON entries BEGIN
+            UPDATE totals SET entries = entries - 1, bytes = bytes - old.size WHERE id = 1;
+            UPDATE hosts SET entries = entries - 1, bytes = bytes - old.size, hits = hits - old.hit_count WHERE host = old.host;
+        END;
+        CREATE TRIGGER IF NOT EXISTS tr_entries_host_same AFTER UPDATE OF host, size, hit_count ON entries
+        WHEN old.host = new.host BEGIN
+            UPDATE hosts SET bytes = bytes - old.size + new.size, hits = hits - old.hit_count + new.hit_count WHERE host = new.host;
+        END;
+        CREATE TRIGGER IF NOT EXISTS tr_entries_host_moved AFTER UPDATE OF host, size, hit_count ON entries
+        WHEN old.host <> new.host BEGIN
+            UPDATE hosts SET entries = entries - 1, bytes = bytes - old.size, hits = hits - old.hit_count WHERE host = old.host;
+            INSERT INTO hosts (host, entries, bytes, hits) VALUES (new.host, 1, new.size, new.hit_count)
+            ON CONFLICT (host) DO UPDATE SET entries = entries + 1, bytes = bytes + excluded.bytes, hits = hits + excluded.hits;
+        END;
+        PRAGMA user_version = 6;
+        """;
+
     /// <summary>
     /// Turns WAL on, creates the tables when the file is new and migrates a file an earlier version wrote.
     /// Several processes may do this at once on one file: the version is read again under the write lock
@@ -175,6 +216,13 @@ internal static class SqliteSchema
             if (version == 4)
             {
                 c.Execute(MigrateVersion4To5);
+                version = 5;
+            }
+
+            if (version == 5)
+            {
+                c.Connection.CreateFunction("httpcache_host", static (string uri) => EntryHost.Of(uri), isDeterministic: true);
+                c.Execute(MigrateVersion5To6);
             }
 
             return 0;
