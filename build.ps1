@@ -16,11 +16,12 @@
     ./build.ps1 -Task Pester         # Build, then the Pester suites only
     ./build.ps1 -Task Package        # Build, then zip module/ into bin/HttpCache-<version>.zip
     ./build.ps1 -Task Benchmark      # Build, then the cmdlet-level benchmark (never in CI; options: run the script itself)
+    ./build.ps1 -Task LargeBodyBenchmark  # Build, then 1 GiB through -OutFile (never in CI; needs ~6 GiB free in the temp folder)
     Import-Module ./module/HttpCache.psd1
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Benchmark')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Benchmark', 'LargeBodyBenchmark')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -115,6 +116,11 @@ foreach ($step in $Task) {
             # Needs a quiet machine; see docs/performance.md, "Through the cmdlets".
             Invoke-Dotnet build $solution -c $Configuration
             & (Join-Path $PSScriptRoot 'tests/HttpCache.Benchmarks/cmdlet-bench.ps1') -ModuleManifest (Join-Path $moduleDir 'HttpCache.psd1')
+        }
+        'LargeBodyBenchmark' {
+            # Needs a quiet machine and free disk; see docs/performance.md, "Caching a 1 GiB body".
+            Invoke-Dotnet build $solution -c $Configuration
+            & (Join-Path $PSScriptRoot 'tests/HttpCache.Benchmarks/large-body-bench.ps1') -ModuleManifest (Join-Path $moduleDir 'HttpCache.psd1')
         }
         'Package' {
             Invoke-Dotnet build $solution -c $Configuration

@@ -25,6 +25,9 @@ internal static class ErrorIds
     /// <summary>-OutFile could not be written.</summary>
     public const string OutFileWriteFailed = nameof(OutFileWriteFailed);
 
+    /// <summary>A cached body streamed to -OutFile turned out damaged at its end: the entry and the file were removed.</summary>
+    public const string CachedBodyDamaged = nameof(CachedBodyDamaged);
+
     /// <summary>The cache store cannot be opened or used (unwritable path, locked, not a cache file).</summary>
     public const string CacheStoreUnavailable = nameof(CacheStoreUnavailable);
 

@@ -580,7 +580,11 @@ internal sealed class RequestRunner : IDisposable
         return rest.ToArray();
     }
 
-    /// <summary>Copies the body to -OutFile as it arrives; a failure to write the file is the error returned.</summary>
+    /// <summary>
+    /// Copies the body to -OutFile as it arrives; a failure to write the file is the error returned. A cached body
+    /// found damaged at its end (the engine has removed the entry by then) takes the file with it: -OutFile never
+    /// keeps bytes the cache could not vouch for.
+    /// </summary>
     private static async Task<ErrorRecord?> StreamToFileAsync(PreparedRequest item, HttpContent content, CancellationToken token)
     {
         var body = await content.ReadAsStreamAsync(token).ConfigureAwait(false);
@@ -589,17 +593,38 @@ internal sealed class RequestRunner : IDisposable
             FileStream file;
             try
             {
-                file = new FileStream(item.OutFile!, FileMode.Create, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+                // Unbuffered and synchronous: each piece goes to the file in one call from the copy's buffer.
+                file = new FileStream(item.OutFile!, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
             {
                 return new ErrorRecord(ex, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
             }
 
-            await using (file.ConfigureAwait(false))
+            try
             {
-                // Read errors (the origin dropping) surface as HttpIOException to the caller's handlers.
-                await body.CopyToAsync(file, token).ConfigureAwait(false);
+                using (file)
+                {
+                    // Read errors (the origin dropping) surface as HttpIOException to the caller's handlers.
+                    await OutFileCopy.CopyAsync(body, file, token).ConfigureAwait(false);
+                }
+            }
+            catch (OutFileWriteException ex)
+            {
+                return new ErrorRecord(ex.InnerException!, ErrorIds.OutFileWriteFailed, ErrorCategory.WriteError, item.OutFile);
+            }
+            catch (CachedBodyDamagedException ex)
+            {
+                try
+                {
+                    File.Delete(item.OutFile!);
+                }
+                catch (Exception deleteFailed) when (deleteFailed is IOException or UnauthorizedAccessException)
+                {
+                    // Reported below with the damage: the file holds what the cache served, and the error says it is bad.
+                }
+
+                return new ErrorRecord(ex, ErrorIds.CachedBodyDamaged, ErrorCategory.InvalidData, item.Uri);
             }
         }
 

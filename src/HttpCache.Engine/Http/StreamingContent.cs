@@ -176,7 +176,7 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
 /// <summary>
 /// A stored body read from a streaming store only when the caller reads it, checked against the entry's
 /// checksum as it is read. Damage found once bytes went out (another length, other bytes, a read that fails)
-/// fails that read with an <see cref="IOException"/> saying so; <paramref name="damaged"/> has removed the
+/// fails that read with a <see cref="CachedBodyDamagedException"/> saying so; <paramref name="damaged"/> has removed the
 /// entry by then, so the next request is a clean miss.
 /// </summary>
 internal sealed class StoredBodyContent(IStreamingCacheStore store, CacheRecordInfo record, BodyChecksum expected, Func<CacheRecordInfo, Task> damaged) : HttpContent
@@ -208,15 +208,21 @@ internal sealed class StoredBodyContent(IStreamingCacheStore store, CacheRecordI
     private async Task<IOException> Damaged(string detail)
     {
         await damaged(record).ConfigureAwait(false);
-        return new IOException(
-            $"The cached body of {record.Uri} (entry {record.Key}) is damaged: {detail}. The entry was removed; the next request fetches it from the origin.");
+        return new CachedBodyDamagedException(
+            $"The cached body of {record.Uri} (entry {record.Key}) is damaged: {detail}. The entry was removed; the next request fetches it from the origin.",
+            record.Uri,
+            record.Key);
     }
 }
 
-/// <summary>A stored body's stream that checks its length and checksum as it is read.</summary>
+/// <summary>
+/// A stored body's stream that checks its length and checksum as it is read. A store's stream that checks the same
+/// checksum itself (<see cref="ISelfCheckingBodyStream"/>) is trusted to do so: its failure is the damage.
+/// </summary>
 internal sealed class VerifiedBodyStream(Stream inner, BodyChecksum expected, Func<string, Task<IOException>> damaged) : ReadOnlyStream
 {
     private readonly BodyChecksum.Builder seen = new();
+    private readonly bool innerChecks = inner is ISelfCheckingBodyStream self && self.Checks == expected;
     private bool failed;
     private bool ended;
 
@@ -269,7 +275,7 @@ internal sealed class VerifiedBodyStream(Stream inner, BodyChecksum expected, Fu
     // What is wrong so far, once: more bytes than the entry holds, or at the end another length or hash.
     private string? Problem(ReadOnlySpan<byte> piece, bool probe)
     {
-        if (failed || ended)
+        if (failed || ended || innerChecks)
         {
             return null;
         }

@@ -183,7 +183,7 @@ public sealed class SqliteBodyIntegrityTests : BodyIntegrityContractTests
         }
 
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => harness.GetAsync(url));
-        var io = Assert.IsType<IOException>(failure as IOException ?? failure.InnerException);
+        var io = Assert.IsType<HttpCache.Engine.Http.CachedBodyDamagedException>(failure as IOException ?? failure.InnerException);
         Assert.Contains("damaged", io.Message, StringComparison.Ordinal);
         Assert.Contains("next request fetches it from the origin", io.Message, StringComparison.Ordinal);
         Assert.Equal(1, harness.Counters.CorruptEntries);
@@ -256,7 +256,7 @@ public sealed class FileSystemBodyIntegrityTests : BodyIntegrityContractTests
         await DamageBodyAsync(harness.Store, first.Info.CacheKey!, body => Damage("other bytes", body));
 
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => harness.GetAsync(url));
-        var io = Assert.IsType<IOException>(failure as IOException ?? failure.InnerException);
+        var io = Assert.IsType<HttpCache.Engine.Http.CachedBodyDamagedException>(failure as IOException ?? failure.InnerException);
         Assert.Contains("damaged", io.Message, StringComparison.Ordinal);
         Assert.Equal(1, harness.Counters.CorruptEntries);
         Assert.False(System.IO.File.Exists(BodyFile(first.Info.CacheKey!)));

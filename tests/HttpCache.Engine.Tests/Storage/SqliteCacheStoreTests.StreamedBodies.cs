@@ -18,8 +18,9 @@ public sealed partial class SqliteCacheStoreTests
 
         using var connection = OpenRaw();
         connection.Open();
-        // Two whole chunks are in the file already, each written on its own; the rest waits for more or the commit.
-        Assert.Equal(2L, await ScalarAsync(connection, "SELECT COUNT(*) FROM body_chunks"));
+        // Whole chunks go into the file as they fill, each on its own, the newest while the caller reads on: the
+        // first is in the file, the second in it or on its way; the rest waits for more or the commit.
+        Assert.InRange((long)(await ScalarAsync(connection, "SELECT COUNT(*) FROM body_chunks"))!, 1L, 2L);
         Assert.Equal(SqliteBodyWrites.OwnerOfThisProcess, await ScalarAsync(connection, "SELECT owner FROM pending_writes WHERE key = 'k'"));
         Assert.Equal(0L, await ScalarAsync(connection, "SELECT COUNT(*) FROM entries"));
 
@@ -245,7 +246,7 @@ public sealed partial class SqliteCacheStoreTests
     }
 
     [Fact]
-    public async Task A_write_taken_for_abandoned_fails_its_next_chunk_and_its_commit_and_stores_nothing()
+    public async Task A_write_taken_for_abandoned_fails_its_commit_and_stores_nothing()
     {
         var writer = await Streaming.BeginWriteAsync(StreamRecord("slow"));
         await writer.WriteAsync(Bytes(3 * 1024 * 1024 / 2, seed: 34));
@@ -264,7 +265,16 @@ public sealed partial class SqliteCacheStoreTests
             Assert.Equal(0, await BodyBytesAsync(Store));
         }
 
-        await Assert.ThrowsAsync<CacheStoreException>(async () => await writer.WriteAsync(Bytes(1024 * 1024, seed: 35)));
+        // The next full chunk is refused; its insert runs while the caller reads on, so the refusal fails that write
+        // or, at the latest, the commit.
+        try
+        {
+            await writer.WriteAsync(Bytes(1024 * 1024, seed: 35));
+        }
+        catch (CacheStoreException)
+        {
+        }
+
         await Assert.ThrowsAsync<CacheStoreException>(() => writer.CommitAsync());
         await writer.DisposeAsync();
 

@@ -53,7 +53,9 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
             }
 
             _hash.Append(data.Span);
-            await _stream!.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            // In place, as the reads: the temp file is local and opened for synchronous I/O, so WriteAsync would
+            // only move each write to a thread-pool thread.
+            _stream!.Write(data.Span);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -79,7 +81,7 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
             if (_stream is not null)
             {
                 // Flushed before the lock is taken: the lock is held only for the renames.
-                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                _stream.Flush();
             }
 
             await _store.CommitStreamedAsync(_record, _name, _temp, _length, _hash.GetCurrentHashAsUInt64(), CloseTemp, cancellationToken)
@@ -151,7 +153,7 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
 /// A body file read back, checked as it goes: at its end, the bytes read must be as many as the meta file says,
 /// with its XxHash3; otherwise the read fails with an <see cref="IOException"/> instead of ending as if whole.
 /// </summary>
-internal sealed class CheckedBodyStream : Stream
+internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
 {
     private readonly FileStream _file;
     private readonly long _length;
@@ -176,6 +178,9 @@ internal sealed class CheckedBodyStream : Stream
     /// <summary>The body's length, as the meta file gives it.</summary>
     public override long Length => _length;
 
+    /// <inheritdoc />
+    public BodyChecksum Checks => new(_length, _expectedHash);
+
     public override long Position { get => _read; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count)
@@ -196,10 +201,23 @@ internal sealed class CheckedBodyStream : Stream
         return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    // A local file read returns at once: read in place. The file was opened for synchronous I/O, and its ReadAsync
+    // would only run the same read on a thread-pool thread, a hop per piece of a body that may be a gigabyte.
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await _file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        return Account(buffer.Span[..read], buffer.IsEmpty);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        try
+        {
+            return ValueTask.FromResult(Read(buffer.Span));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
     }
 
     public override void Flush()

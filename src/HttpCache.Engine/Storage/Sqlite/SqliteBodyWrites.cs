@@ -254,22 +254,25 @@ internal static class SqliteBodyWrites
 }
 
 /// <summary>
-/// One streamed write into a <see cref="SqliteCacheStore"/>: the body is gathered into a chunk (a buffer that
-/// grows to <see cref="SqliteBodyWrites.ChunkSize"/>), and each full chunk is written in a statement of its own.
-/// Calls are serialized by a lock, so a dispose from another thread (the engine's abandon) waits for a write in
-/// progress instead of pulling the buffer from under it.
+/// One streamed write into a <see cref="SqliteCacheStore"/>: the body is gathered into a chunk of
+/// <see cref="SqliteBodyWrites.ChunkSize"/> bytes, and each full chunk is inserted on a thread-pool thread while the
+/// caller goes on reading the next one: SQLite writes a chunk's pages twice (into the WAL, then the checkpoint copies
+/// them into the file), several times slower than the network delivers them, and the caller should not wait for
+/// that twice over. At most one chunk is being inserted while the next fills, so the write holds two chunks of memory
+/// at most. A failed insert fails the next write or the commit. Calls are serialized by a gate, so a dispose from
+/// another thread (the engine's abandon) waits for a write in progress instead of pulling a buffer from under it;
+/// it does not wait for the chunk being inserted, which the abandon removes or keeps from landing.
 /// </summary>
 internal sealed class SqliteBodyWriter : ICacheBodyWriter
 {
-    private const int InitialBuffer = 64 * 1024;
-
     private readonly SqliteCacheStore _store;
     private CacheRecord _record;
     private readonly long _writeId;
     private readonly StoreLimits? _limits;
-    private readonly object _gate = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private byte[]? _buffer;
     private int _filled;
+    private Task<byte[]>? _inserting; // the previous full chunk; its buffer comes back when it is in the file
     private long _nextSeq;
     private long _length;
     private bool _tooLarge;
@@ -283,74 +286,110 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
         _limits = limits;
     }
 
-    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled(cancellationToken);
-        }
-
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            lock (_gate)
+            ThrowIfDone();
+            _length += data.Length;
+            if (_tooLarge)
             {
-                Write(data.Span);
+                return;
             }
 
-            return ValueTask.CompletedTask;
-        }
-        catch (Exception ex)
-        {
-            return ValueTask.FromException(ex);
-        }
-    }
-
-    public Task CommitAsync(byte[]? metadata = null, CancellationToken cancellationToken = default)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled(cancellationToken);
-        }
-
-        try
-        {
-            lock (_gate)
+            if (_limits is not null && StoreLimitsRules.TooLargeAlone(_limits, _record.Metadata.Length + _length))
             {
-                ThrowIfDone();
-                if (_filled > 0)
+                // It can never be stored: nothing more is written, and what was written goes now. The commit then
+                // removes the entry this write would have replaced, as SetAsync does for an entry too large.
+                _tooLarge = true;
+                _filled = 0;
+                ReturnToPool(await InsertedAsync().ConfigureAwait(false));
+                ReleaseBuffer();
+                _store.Execute(_writeId, static (connection, writeId) =>
                 {
-                    Flush();
-                }
-
-                if (metadata is not null)
-                {
-                    _record = _record.WithMetadata(metadata);
-                }
-
-                _store.Execute(this, static (connection, writer) =>
-                {
-                    SqliteCacheStore.CommitStreamed(connection, writer._record, writer._writeId, writer._length, writer._limits);
+                    SqliteBodyWrites.DeleteChunks(connection, writeId);
                     return 0;
                 });
-                _state = 1;
-                ReleaseBuffer();
+                return;
             }
 
-            return Task.CompletedTask;
+            while (!data.IsEmpty)
+            {
+                _buffer ??= ArrayPool<byte>.Shared.Rent(SqliteBodyWrites.ChunkSize);
+                var n = Math.Min(SqliteBodyWrites.ChunkSize - _filled, data.Length);
+                data.Span[..n].CopyTo(_buffer.AsSpan(_filled));
+                _filled += n;
+                data = data[n..];
+                if (_filled == SqliteBodyWrites.ChunkSize)
+                {
+                    await StartInsertAsync().ConfigureAwait(false);
+                }
+            }
         }
-        catch (Exception ex)
+        finally
         {
-            return Task.FromException(ex);
+            _gate.Release();
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async Task CommitAsync(byte[]? metadata = null, CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfDone();
+            ReturnToPool(await InsertedAsync().ConfigureAwait(false));
+            if (_filled > 0)
+            {
+                Insert(_buffer!, _filled, _nextSeq++);
+                _filled = 0;
+            }
+
+            if (metadata is not null)
+            {
+                _record = _record.WithMetadata(metadata);
+            }
+
+            _store.Execute(this, static (connection, writer) =>
+            {
+                SqliteCacheStore.CommitStreamed(connection, writer._record, writer._writeId, writer._length, writer._limits);
+                return 0;
+            });
+            _state = 1;
+            ReleaseBuffer();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
         {
             if (_state == 0)
             {
                 _state = 2;
+                // Not waited for: the abandon can go first. A chunk's insert is one statement that checks the write is
+                // still pending, so the chunk in flight lands before the abandon (which deletes it) or not at all.
+                if (Interlocked.Exchange(ref _inserting, null) is { } inserting)
+                {
+                    _ = inserting.ContinueWith(
+                        static t =>
+                        {
+                            if (t.IsCompletedSuccessfully)
+                            {
+                                ReturnToPool(t.Result);
+                            }
+                        },
+                        CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
+                }
+
                 ReleaseBuffer();
                 try
                 {
@@ -367,69 +406,45 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
                 }
             }
         }
-
-        return ValueTask.CompletedTask;
-    }
-
-    private void Write(ReadOnlySpan<byte> data)
-    {
-        ThrowIfDone();
-        _length += data.Length;
-        if (_tooLarge)
+        finally
         {
-            return;
-        }
-
-        if (_limits is not null && StoreLimitsRules.TooLargeAlone(_limits, _record.Metadata.Length + _length))
-        {
-            // It can never be stored: nothing more is written, and what was written goes now. The commit then
-            // removes the entry this write would have replaced, as SetAsync does for an entry too large.
-            _tooLarge = true;
-            _filled = 0;
-            ReleaseBuffer();
-            _store.Execute(_writeId, static (connection, writeId) =>
-            {
-                SqliteBodyWrites.DeleteChunks(connection, writeId);
-                return 0;
-            });
-            return;
-        }
-
-        while (!data.IsEmpty)
-        {
-            _buffer ??= ArrayPool<byte>.Shared.Rent(InitialBuffer);
-            if (_filled == _buffer.Length)
-            {
-                if (_buffer.Length >= SqliteBodyWrites.ChunkSize)
-                {
-                    Flush();
-                }
-                else
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(SqliteBodyWrites.ChunkSize);
-                    _buffer.AsSpan(0, _filled).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(_buffer);
-                    _buffer = larger;
-                }
-            }
-
-            var room = Math.Min(_buffer.Length, SqliteBodyWrites.ChunkSize) - _filled;
-            var n = Math.Min(room, data.Length);
-            data[..n].CopyTo(_buffer.AsSpan(_filled));
-            _filled += n;
-            data = data[n..];
-            if (_filled == SqliteBodyWrites.ChunkSize)
-            {
-                Flush();
-            }
+            _gate.Release();
         }
     }
 
-    private void Flush()
+    // A full chunk goes to a thread-pool thread once the one before it is in the file; the caller fills the next
+    // buffer (the previous chunk's, when it came back) meanwhile.
+    private async ValueTask StartInsertAsync()
     {
-        // A rented buffer may be longer than the chunk: the parameter binds the whole array, so a short one is copied.
-        var chunk = _buffer!.Length == _filled ? _buffer : _buffer.AsSpan(0, _filled).ToArray();
-        var inserted = _store.Execute((WriteId: _writeId, Seq: _nextSeq, Chunk: chunk), static (connection, s) =>
+        var free = await InsertedAsync().ConfigureAwait(false);
+        var chunk = _buffer!;
+        var seq = _nextSeq++;
+        _buffer = free;
+        _filled = 0;
+        _inserting = Task.Run(() =>
+        {
+            Insert(chunk, SqliteBodyWrites.ChunkSize, seq);
+            return chunk;
+        });
+    }
+
+    // Waits for the chunk in flight, if any, and hands its buffer back; a failed insert throws here.
+    private async ValueTask<byte[]?> InsertedAsync()
+    {
+        if (_inserting is not { } inserting)
+        {
+            return null;
+        }
+
+        _inserting = null;
+        return await inserting.ConfigureAwait(false);
+    }
+
+    private void Insert(byte[] buffer, int length, long seq)
+    {
+        // The parameter binds a whole array: a short last chunk, or a rented buffer longer than a chunk, is copied.
+        var chunk = buffer.Length == length ? buffer : buffer.AsSpan(0, length).ToArray();
+        var inserted = _store.Execute((WriteId: _writeId, Seq: seq, Chunk: chunk), static (connection, s) =>
             SqliteBodyWrites.InsertChunk(connection, s.WriteId, s.Seq, s.Chunk));
         if (!inserted)
         {
@@ -437,9 +452,6 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
                 $"The streamed write of entry '{_record.Key}' was taken for abandoned and cleaned up; it is not stored.",
                 failure: CacheStoreFailure.Other);
         }
-
-        _nextSeq++;
-        _filled = 0;
     }
 
     private void ThrowIfDone()
@@ -452,10 +464,15 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
 
     private void ReleaseBuffer()
     {
-        if (_buffer is not null)
+        ReturnToPool(_buffer);
+        _buffer = null;
+    }
+
+    private static void ReturnToPool(byte[]? buffer)
+    {
+        if (buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

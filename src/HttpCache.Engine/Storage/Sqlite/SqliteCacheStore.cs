@@ -477,10 +477,10 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
     /// <inheritdoc />
     /// <remarks>
     /// The body arrives in chunks of <see cref="SqliteBodyWrites.ChunkSize"/> bytes, each written in a short
-    /// transaction of its own as it comes (no transaction is held while the caller reads the network); they stay
-    /// invisible until <see cref="ICacheBodyWriter.CommitAsync"/>, which in one transaction points the entry row at
-    /// them, deletes the chunks of the entry it replaces and applies the limits. Only one chunk is in memory at a
-    /// time. A write is registered in <c>pending_writes</c>, so one a crash abandoned is cleaned up later (see
+    /// transaction of its own on a thread-pool thread while the caller reads the next (no transaction is held while
+    /// the caller reads the network); they stay invisible until <see cref="ICacheBodyWriter.CommitAsync"/>, which in
+    /// one transaction points the entry row at them, deletes the chunks of the entry it replaces and applies the
+    /// limits. At most two chunks are in memory: the one being written and the one filling. A write is registered in <c>pending_writes</c>, so one a crash abandoned is cleaned up later (see
     /// <see cref="SqliteBodyWrites"/>).
     /// </remarks>
     public Task<ICacheBodyWriter> BeginWriteAsync(CacheRecord record, CancellationToken cancellationToken = default)
