@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Text;
 using HttpCache.Engine.Storage;
 using StackExchange.Redis;
@@ -20,16 +19,16 @@ public abstract partial class RedisCacheStoreTestsBase
         await store.SetAsync(Record("pk1", primaryKey: "pk1", body: "plain"));
         await store.SetAsync(Record("pk1.0123456789abcdef", primaryKey: "pk1", body: "varied"));
         Assert.Equal(2, (await store.GetVariantsAsync("pk1")).Count);   // the script is known to the server from here on
-        var before = Operations(store.Connection);
+        var before = RedisCallerThreads.Operations(store.Connection);
 
-        var (completed, records) = OnThreadOfItsOwn(() =>
+        var (completed, records) = RedisCallerThreads.OnThreadOfItsOwn(() =>
         {
             var reading = store.GetVariantsAsync("pk1");
             return (reading.IsCompleted, reading.GetAwaiter().GetResult());
         });
 
         Assert.True(completed);
-        Assert.Equal(1, Operations(store.Connection) - before);
+        Assert.Equal(1, RedisCallerThreads.Operations(store.Connection) - before);
         Assert.Equal(
             ["pk1.0123456789abcdef=varied", "pk1=plain"],
             records.Select(r => $"{r.Key}={Encoding.UTF8.GetString(r.Body)}").Order(StringComparer.Ordinal));
@@ -44,7 +43,7 @@ public abstract partial class RedisCacheStoreTestsBase
         await Database.StringSetAsync(Keys.Variants("pk-broken"), "not a set");
         var awaited = await Assert.ThrowsAsync<CacheStoreException>(() => store.GetVariantsAsync("pk-broken"));
 
-        var onOwnThread = OnThreadOfItsOwn(() =>
+        var onOwnThread = RedisCallerThreads.OnThreadOfItsOwn(() =>
         {
             var reading = store.GetVariantsAsync("pk-broken");
             return (reading.IsCompleted, Failure: Xunit.Record.Exception(() => reading.GetAwaiter().GetResult()));
@@ -54,34 +53,5 @@ public abstract partial class RedisCacheStoreTestsBase
         var failure = Assert.IsType<CacheStoreException>(onOwnThread.Failure);
         Assert.Equal(awaited.Failure, failure.Failure);
         Assert.IsAssignableFrom<RedisException>(failure.InnerException);
-    }
-
-    private static long Operations(IConnectionMultiplexer connection) =>
-        connection.GetServers().Sum(server => server.GetCounters().Interactive.OperationCount);
-
-    // A new thread: not the thread pool's, and no synchronization context (threads do not inherit one).
-    private static T OnThreadOfItsOwn<T>(Func<T> body)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = body();
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure is not null)
-        {
-            ExceptionDispatchInfo.Throw(failure);
-        }
-
-        return result;
     }
 }
