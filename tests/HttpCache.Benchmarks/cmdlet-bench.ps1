@@ -12,7 +12,8 @@
     -WarmUp untimed calls (distinct URLs), then -Calls timed ones, each timed alone with Stopwatch around one
     pipeline in the same compiled loop, so the loop's own cost is in every figure alike, floor included.
     The figures of one round run one after the other (interleaved), against one loopback origin served by
-    this process (HttpListener, C# callbacks: 200, a JSON body of -BodySize bytes, Cache-Control: max-age=3600).
+    this process (a TcpListener answering HTTP/1.1 keep-alive from its own tasks, each answer in one send with
+    Nagle off: 200, a JSON body of -BodySize bytes, Cache-Control: max-age=3600).
 
     The floor is Get-BenchFloor: a binary cmdlet compiled with Add-Type that writes one object. Every median is
     also given as a ratio to it. Redis figures use a redis-server this script starts on a free loopback port
@@ -172,31 +173,71 @@ function Invoke-Figure([hashtable] $spec) {
 Add-Type -TypeDefinition @'
 using System;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
+using System.Threading.Tasks;
 public static class BenchOrigin
 {
-    // Answers every GET from listener threads, never from PowerShell: the origin costs the same in every figure.
-    public static HttpListener Start(int port, int bodySize)
+    // A minimal HTTP/1.1 keep-alive origin on a TcpListener, answering from its own tasks (no PowerShell in the
+    // loop) with each answer in one send on a socket with Nagle off. HttpListener sent the head and the body
+    // apart, and a 64 KiB body then waited for the client's delayed ACK: 40 ms a request, for every client alike.
+    public static TcpListener Start(int port, int bodySize)
     {
         var body = Encoding.ASCII.GetBytes("{\"data\":\"" + new string('x', Math.Max(0, bodySize - 12)) + "\"}");
-        var listener = new HttpListener();
-        listener.Prefixes.Add("http://127.0.0.1:" + port + "/");
+        var head = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=3600\r\nDate: " + DateTime.UtcNow.ToString("r") + "\r\nContent-Length: " + body.Length + "\r\n\r\n");
+        var answer = new byte[head.Length + body.Length];
+        head.CopyTo(answer, 0);
+        body.CopyTo(answer, head.Length);
+        var listener = new TcpListener(IPAddress.Loopback, port);
         listener.Start();
-        AsyncCallback onContext = null;
-        onContext = ar =>
+        Task.Run(async () =>
         {
-            HttpListenerContext context;
-            try { context = listener.EndGetContext(ar); } catch (Exception) { return; }
-            listener.BeginGetContext(onContext, null);
-            var response = context.Response;
-            response.ContentType = "application/json";
-            response.Headers["Cache-Control"] = "max-age=3600";
-            response.ContentLength64 = body.Length;
-            response.OutputStream.Write(body, 0, body.Length);
-            response.Close();
-        };
-        listener.BeginGetContext(onContext, null);
+            while (true)
+            {
+                Socket socket;
+                try { socket = await listener.AcceptSocketAsync(); } catch (Exception) { return; }
+                socket.NoDelay = true;
+                _ = Task.Run(() => ServeAsync(socket, answer));
+            }
+        });
         return listener;
+    }
+
+    private static async Task ServeAsync(Socket socket, byte[] answer)
+    {
+        var buffer = new byte[16 * 1024];
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                // Requests are GETs without a body: one answer per head read (pipelined heads each get theirs).
+                var end = IndexOfHeadEnd(buffer, filled);
+                while (end < 0)
+                {
+                    var n = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, filled, buffer.Length - filled), SocketFlags.None);
+                    if (n == 0) { return; }
+                    filled += n;
+                    end = IndexOfHeadEnd(buffer, filled);
+                }
+
+                await socket.SendAsync(new ArraySegment<byte>(answer), SocketFlags.None);
+                Buffer.BlockCopy(buffer, end, buffer, 0, filled - end);
+                filled -= end;
+            }
+        }
+        catch (Exception) { }
+        finally { socket.Dispose(); }
+    }
+
+    private static int IndexOfHeadEnd(byte[] buffer, int length)
+    {
+        for (var i = 3; i < length; i++)
+        {
+            if (buffer[i] == '\n' && buffer[i - 1] == '\r' && buffer[i - 2] == '\n' && buffer[i - 3] == '\r') { return i + 1; }
+        }
+
+        return -1;
     }
 }
 '@
