@@ -20,8 +20,8 @@ internal static class RestContent
     // Converted JSON by cache key, with the body it came from: a hit on the same stored body gets a copy of the
     // objects instead of a second parse. Bounded in entries and bytes; past either bound it starts again.
     private const int ReusableBodyLimit = 64 * 1024;
-    private const int ReusedEntriesLimit = 256;
-    private const long ReusedBytesLimit = 4 * 1024 * 1024;
+    private const int ReusedEntriesLimit = 1024;
+    private const long ReusedBytesLimit = 16 * 1024 * 1024;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (byte[] Body, object? Value)> Converted = new(StringComparer.Ordinal);
     private static long convertedBytes;
 
