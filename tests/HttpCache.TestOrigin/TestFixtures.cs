@@ -90,6 +90,23 @@ public sealed class LinuxFactDiscoverer(IMessageSink diagnosticMessageSink) : Fa
 }
 
 /// <summary>
+/// A theory of a Linux-only mechanism (the kernel's /proc files): discovered only on Linux, so elsewhere it is absent
+/// rather than skipped or passing without running.
+/// </summary>
+[XunitTestCaseDiscoverer("HttpCache.Testing.LinuxTheoryDiscoverer", "HttpCache.TestOrigin")]
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class LinuxTheoryAttribute : TheoryAttribute
+{
+}
+
+/// <summary>Discovers a <see cref="LinuxTheoryAttribute"/> test as a plain theory on Linux, and not at all elsewhere.</summary>
+public sealed class LinuxTheoryDiscoverer(IMessageSink diagnosticMessageSink) : TheoryDiscoverer(diagnosticMessageSink)
+{
+    public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute) =>
+        OperatingSystem.IsLinux() ? base.Discover(discoveryOptions, testMethod, theoryAttribute) : [];
+}
+
+/// <summary>
 /// A test that mounts a file system (a tmpfs, then remounted read-only): it needs Linux and root. It is discovered
 /// where it can run, and always in CI (CI=true), where a failure to mount fails it instead of hiding it; elsewhere
 /// it is absent rather than skipped.
