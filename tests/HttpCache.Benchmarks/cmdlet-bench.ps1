@@ -154,21 +154,7 @@ for (`$i = 0; `$i -lt `$count; `$i++) {
 
 # ---------------------------------------------------------------- driver
 $ModuleManifest = (Resolve-Path $ModuleManifest).Path
-$pwsh, $pwshArgs = if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') {
-    [Environment]::ProcessPath, @((Join-Path $PSHOME 'pwsh.dll'))
-} else { [Environment]::ProcessPath, @() }
-
-function Get-FreePort {
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-    $listener.Start(); try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
-}
-
-function Invoke-Figure([hashtable] $spec) {
-    $json = $spec | ConvertTo-Json -Compress
-    $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -File $PSCommandPath -ModuleManifest $ModuleManifest -Figure $json
-    if ($LASTEXITCODE -ne 0) { throw "Figure $json failed (exit code $LASTEXITCODE): $out" }
-    $out | Select-Object -Last 1 | ConvertFrom-Json
-}
+. (Join-Path $PSScriptRoot 'BenchDriver.ps1')
 
 Add-Type -TypeDefinition @'
 using System;

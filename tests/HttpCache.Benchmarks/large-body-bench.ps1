@@ -147,25 +147,11 @@ if ($Figure) {
 
 # ---------------------------------------------------------------- driver
 $ModuleManifest = (Resolve-Path $ModuleManifest).Path
-$pwsh, $pwshArgs = if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') {
-    [Environment]::ProcessPath, @((Join-Path $PSHOME 'pwsh.dll'))
-} else { [Environment]::ProcessPath, @() }
+. (Join-Path $PSScriptRoot 'BenchDriver.ps1')
 $size = [long]$SizeMiB * 1MB
 
 $free = ([IO.DriveInfo]::new([IO.Path]::GetPathRoot((Resolve-Path $Folder).Path))).AvailableFreeSpace
 if ($free -lt 6 * $size + 512MB) { throw "Not enough free space under $Folder for the run: $([math]::Round($free / 1GB, 1)) GiB free, about $([math]::Round((6 * $size + 512MB) / 1GB, 1)) GiB needed." }
-
-function Get-FreePort {
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-    $listener.Start(); try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
-}
-
-function Invoke-Figure([hashtable] $spec) {
-    $json = $spec | ConvertTo-Json -Compress
-    $out = & $pwsh @pwshArgs -NoProfile -NonInteractive -File $PSCommandPath -ModuleManifest $ModuleManifest -Figure $json
-    if ($LASTEXITCODE -ne 0) { throw "Figure $json failed (exit code $LASTEXITCODE): $out" }
-    $out | Select-Object -Last 1 | ConvertFrom-Json
-}
 
 Add-Type -TypeDefinition @'
 using System;
