@@ -1,7 +1,7 @@
-using System.Runtime.CompilerServices;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using HttpCache.Engine.Diagnostics;

@@ -1,8 +1,8 @@
-using System.Runtime.CompilerServices;
 using System.Collections;
 using System.Management.Automation;
 using System.Net.Http.Headers;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Xml;
 

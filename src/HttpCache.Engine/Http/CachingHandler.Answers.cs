@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Net;
+using System.Runtime.CompilerServices;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Policy;
 using HttpCache.Engine.Storage;
