@@ -55,24 +55,27 @@ public sealed class CacheRecord : CacheRecordInfo
     /// <summary>The response body, exactly as received (content-encoding untouched).</summary>
     public required byte[] Body { get; init; }
 
-    /// <summary>The same record with another metadata blob.</summary>
-    public CacheRecord WithMetadata(byte[] metadata) => new()
+    /// <summary>A record of <paramref name="info"/>'s fields with these blobs.</summary>
+    internal static CacheRecord From(CacheRecordInfo info, byte[] metadata, byte[] body) => new()
     {
-        Key = Key,
-        PrimaryKey = PrimaryKey,
-        Method = Method,
-        Uri = Uri,
-        StatusCode = StatusCode,
-        CreatedAt = CreatedAt,
-        ExpiresAt = ExpiresAt,
-        KeepUntil = KeepUntil,
-        Size = Size,
-        HitCount = HitCount,
-        LastAccessedAt = LastAccessedAt,
-        BodyStreamed = BodyStreamed,
+        Key = info.Key,
+        PrimaryKey = info.PrimaryKey,
+        Method = info.Method,
+        Uri = info.Uri,
+        StatusCode = info.StatusCode,
+        CreatedAt = info.CreatedAt,
+        ExpiresAt = info.ExpiresAt,
+        KeepUntil = info.KeepUntil,
+        Size = info.Size,
+        HitCount = info.HitCount,
+        LastAccessedAt = info.LastAccessedAt,
+        BodyStreamed = info.BodyStreamed,
         Metadata = metadata,
-        Body = Body,
+        Body = body,
     };
+
+    /// <summary>The same record with another metadata blob.</summary>
+    public CacheRecord WithMetadata(byte[] metadata) => From(this, metadata, Body);
 }
 
 /// <summary>Filters for listing and bulk removal. Every filter given must match (AND).</summary>

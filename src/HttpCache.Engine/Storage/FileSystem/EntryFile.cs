@@ -46,23 +46,8 @@ internal sealed record EntryMeta
         BodyStreamed = BodyStreamed,
     };
 
-    public CacheRecord ToRecord(byte[] body) => new()
-    {
-        Key = Key,
-        PrimaryKey = PrimaryKey,
-        Method = Method,
-        Uri = Uri,
-        StatusCode = StatusCode,
-        CreatedAt = CreatedAt,
-        ExpiresAt = ExpiresAt,
-        KeepUntil = KeepUntil,
-        Size = Size,
-        HitCount = HitCount,
-        LastAccessedAt = LastAccessedAt,
-        Metadata = Metadata ?? throw new InvalidOperationException("The metadata was not read."),
-        Body = body,
-        BodyStreamed = BodyStreamed,
-    };
+    public CacheRecord ToRecord(byte[] body) =>
+        CacheRecord.From(ToInfo(), Metadata ?? throw new InvalidOperationException("The metadata was not read."), body);
 }
 
 /// <summary>

@@ -110,26 +110,15 @@ public sealed partial class RedisCacheStore
 
     private CacheRecord ReadRecord(RedisValue[] values)
     {
+        var info = ReadInfo(values);
         try
         {
-            return new CacheRecord
-            {
-                Key = (string)values[0]!,
-                PrimaryKey = (string)values[1]!,
-                Method = (string)values[2]!,
-                Uri = (string)values[3]!,
-                StatusCode = (int)values[4],
-                CreatedAt = Time(values[5]) ?? throw new FormatException("no creation time"),
-                ExpiresAt = Time(values[6]),
-                KeepUntil = Time(values[7]),
-                Size = (long)values[8],
-                HitCount = (long)values[9],
-                LastAccessedAt = Time(values[10]),
-                Metadata = (byte[]?)values[11] ?? throw new FormatException("no metadata"),
-                Body = (byte[]?)values[12] ?? throw new FormatException("no body"),
-            };
+            return CacheRecord.From(
+                info,
+                (byte[]?)values[11] ?? throw new FormatException("no metadata"),
+                (byte[]?)values[12] ?? throw new FormatException("no body"));
         }
-        catch (Exception ex) when (ex is FormatException or InvalidCastException or IndexOutOfRangeException or OverflowException)
+        catch (Exception ex) when (ex is FormatException or InvalidCastException or IndexOutOfRangeException)
         {
             throw Damaged(ex);
         }
