@@ -17,13 +17,18 @@ namespace HttpCache.Engine.Http;
 /// corrected initial age: the body's storage encoding (string: "br" or "gzip") and its original
 /// length (int64). Version 3, written since bodies carry a checksum, has after the corrected initial age: the
 /// storage encoding (string, empty for a body stored as received), the original length (int64), then the
-/// stored body's length (int64) and XxHash3 (uint64) — see <see cref="BodyChecksum"/>. All three versions are
-/// read; an entry of version 1 or 2 has no checksum (<see cref="StoredResponse.Checksum"/> is null).
+/// stored body's length (int64) and XxHash3 (uint64) — see <see cref="BodyChecksum"/>. Version 4, written since the
+/// checksum is CRC-32C, is version 3 with the checksum's algorithm (byte, <see cref="BodyChecksumAlgorithm"/>) between
+/// the stored body's length and the checksum (uint64; CRC-32C in its low 32 bits). All four versions are read; an entry
+/// of version 1 or 2 has no checksum (<see cref="StoredResponse.Checksum"/> is null).
 /// </remarks>
 public static class EntrySerializer
 {
-    /// <summary>The format version written: every entry carries its body's checksum.</summary>
-    public const byte FormatVersion = 3;
+    /// <summary>The format version written: every entry carries its body's checksum and names its algorithm.</summary>
+    public const byte FormatVersion = 4;
+
+    /// <summary>The format an earlier release wrote, with the body's XxHash3; still read and checked.</summary>
+    public const byte XxHash3FormatVersion = 3;
 
     /// <summary>The format an earlier release wrote for a body stored as received (no checksum).</summary>
     public const byte LegacyFormatVersion = 1;
@@ -60,6 +65,7 @@ public static class EntrySerializer
             writer.Write(response.BodyEncoding ?? string.Empty);
             writer.Write(response.BodyEncoding is null ? sum.Length : response.OriginalLength);
             writer.Write(sum.Length);
+            writer.Write((byte)sum.Algorithm);
             writer.Write(sum.Hash);
 
             writer.Write(response.Headers.Count);
@@ -100,7 +106,7 @@ public static class EntrySerializer
             }
 
             var version = reader.ReadByte();
-            if (version is not FormatVersion and not LegacyFormatVersion and not LegacyCompressedFormatVersion)
+            if (version is not (FormatVersion or XxHash3FormatVersion or LegacyFormatVersion or LegacyCompressedFormatVersion))
             {
                 throw new InvalidDataException($"The entry has format version {version}; this engine reads versions {LegacyFormatVersion} to {FormatVersion}.");
             }
@@ -118,7 +124,7 @@ public static class EntrySerializer
             {
                 bodyEncoding = reader.ReadString();
                 originalLength = reader.ReadInt64();
-                if (version == FormatVersion && bodyEncoding.Length == 0)
+                if (version >= XxHash3FormatVersion && bodyEncoding.Length == 0)
                 {
                     bodyEncoding = null;
                 }
@@ -129,9 +135,9 @@ public static class EntrySerializer
                 }
             }
 
-            if (version == FormatVersion)
+            if (version >= XxHash3FormatVersion)
             {
-                checksum = new BodyChecksum(reader.ReadInt64(), reader.ReadUInt64());
+                checksum = ReadChecksum(reader, version);
                 if (!record.BodyStreamed && !checksum.Value.Matches(body))
                 {
                     throw new InvalidDataException(
@@ -191,6 +197,15 @@ public static class EntrySerializer
         {
             throw new InvalidDataException("The entry is truncated or malformed.", ex);
         }
+    }
+
+    private static BodyChecksum ReadChecksum(BinaryReader reader, byte version)
+    {
+        var length = reader.ReadInt64();
+        var algorithm = version == XxHash3FormatVersion ? BodyChecksumAlgorithm.XxHash3 : (BodyChecksumAlgorithm)reader.ReadByte();
+        return algorithm is BodyChecksumAlgorithm.XxHash3 or BodyChecksumAlgorithm.Crc32C
+            ? new BodyChecksum(length, reader.ReadUInt64(), algorithm)
+            : throw new InvalidDataException($"The entry's body checksum has an unknown algorithm ({(byte)algorithm}).");
     }
 
     private static int ReadCount(BinaryReader reader)

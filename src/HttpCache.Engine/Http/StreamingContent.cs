@@ -221,7 +221,7 @@ internal sealed class StoredBodyContent(IStreamingCacheStore store, CacheRecordI
 /// </summary>
 internal sealed class VerifiedBodyStream(Stream inner, BodyChecksum expected, Func<string, Task<IOException>> damaged) : ReadOnlyStream
 {
-    private readonly BodyChecksum.Builder seen = new();
+    private readonly BodyChecksum.Builder seen = new(expected.Algorithm);
     private readonly bool innerChecks = inner is ISelfCheckingBodyStream self && self.Checks == expected;
     private bool failed;
     private bool ended;

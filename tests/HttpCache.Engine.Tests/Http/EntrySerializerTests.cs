@@ -2,6 +2,7 @@ using System.Text;
 using HttpCache.Engine.Http;
 using HttpCache.Engine.Policy;
 using HttpCache.Engine.Storage;
+using HttpCache.Engine.Tests.Storage;
 
 namespace HttpCache.Engine.Tests.Http;
 
@@ -117,7 +118,7 @@ public sealed class EntrySerializerTests
     {
         var read = Read(EntrySerializer.Serialize(RealEntry()));
 
-        Assert.Equal(new BodyChecksum(Body.Length, System.IO.Hashing.XxHash3.HashToUInt64(Body)), read.Checksum);
+        Assert.Equal(new BodyChecksum(Body.Length, EntryFormats.Crc32C(Body), BodyChecksumAlgorithm.Crc32C), read.Checksum);
     }
 
     [Theory]
@@ -137,11 +138,11 @@ public sealed class EntrySerializerTests
     public void A_streamed_body_is_checked_as_it_is_read_not_here()
     {
         var streamed = new CacheRecordInfo { Key = "k", PrimaryKey = "k", Method = "GET", Uri = "https://example.test/big", BodyStreamed = true };
-        var metadata = EntrySerializer.Serialize(RealEntry(), new BodyChecksum(5_000_000, 42));
+        var metadata = EntrySerializer.Serialize(RealEntry(), new BodyChecksum(5_000_000, 42, BodyChecksumAlgorithm.Crc32C));
 
         var read = EntrySerializer.Deserialize(streamed, metadata, []);
 
-        Assert.Equal(new BodyChecksum(5_000_000, 42), read.Checksum);
+        Assert.Equal(new BodyChecksum(5_000_000, 42, BodyChecksumAlgorithm.Crc32C), read.Checksum);
     }
 
     [Fact]
@@ -173,7 +174,7 @@ public sealed class EntrySerializerTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(4)]
+    [InlineData(5)]
     [InlineData(255)]
     public void An_unknown_version_is_corrupt_and_says_so(byte version)
     {
@@ -303,8 +304,8 @@ public sealed class EntrySerializerTests
         }
     }
 
-    /// <summary>An entry written by hand (version 3, or an earlier release's 1), with parts that can be made absurd.</summary>
-    private static byte[] Layout(int status = 200, int headerCount = 1, int valueCount = 1, int varyCount = 1, long responseTicks = 638_712_000_000_000_000, byte version = 3)
+    /// <summary>An entry written by hand (version 4, or an earlier release's 3 or 1), with parts that can be made absurd.</summary>
+    private static byte[] Layout(int status = 200, int headerCount = 1, int valueCount = 1, int varyCount = 1, long responseTicks = 638_712_000_000_000_000, byte version = 4)
     {
         using var stream = new MemoryStream();
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
@@ -320,13 +321,22 @@ public sealed class EntrySerializerTests
             writer.Write(638_712_000_000_000_000L);
             writer.Write(responseTicks);
             writer.Write(0L);
-            if (version == 3)
+            if (version >= 3)
             {
-                // Stored as received (no encoding), original length, then the stored body's length and XxHash3.
+                // Stored as received (no encoding), original length, then the stored body's length and checksum:
+                // version 3 its XxHash3, version 4 its algorithm (2, CRC-32C) and CRC-32C (as a uint64).
                 writer.Write(string.Empty);
                 writer.Write((long)Body.Length);
                 writer.Write((long)Body.Length);
-                writer.Write(System.IO.Hashing.XxHash3.HashToUInt64(Body));
+                if (version == 3)
+                {
+                    writer.Write(System.IO.Hashing.XxHash3.HashToUInt64(Body));
+                }
+                else
+                {
+                    writer.Write((byte)2);
+                    writer.Write((ulong)EntryFormats.Crc32C(Body));
+                }
             }
 
             writer.Write(headerCount);

@@ -17,7 +17,7 @@ namespace HttpCache.Engine.Tests.Storage;
 /// file, a row, a Redis value), and the next request must not get it. The entry is removed, counted in
 /// CorruptEntries, warned about, and the origin answers; the request after that is a clean hit.
 /// </summary>
-public abstract class BodyIntegrityContractTests : IAsyncLifetime
+public abstract partial class BodyIntegrityContractTests : IAsyncLifetime
 {
     private const int Size = 5000;
     private TestOrigin? origin;

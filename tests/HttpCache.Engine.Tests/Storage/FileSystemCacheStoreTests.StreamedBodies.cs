@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -26,7 +25,7 @@ public sealed partial class FileSystemCacheStoreTests
         Assert.True(root.GetProperty("bodyStreamed").GetBoolean());
         Assert.Equal(body.Length, root.GetProperty("bodyLength").GetInt64());
         Assert.Equal(body.Length + 3, root.GetProperty("size").GetInt64());
-        Assert.Equal(XxHash3.HashToUInt64(body).ToString("x16", CultureInfo.InvariantCulture), root.GetProperty("bodyXxHash3").GetString());
+        Assert.Equal(EntryFormats.Crc32C(body).ToString("x8", CultureInfo.InvariantCulture), root.GetProperty("bodyCrc32c").GetString());
         Assert.DoesNotContain(FilesUnder(CacheFolder), f => f.EndsWith(".tmp", StringComparison.Ordinal));
 
         // A whole-body write of the same entry writes no bodyStreamed field: its files stay as before.

@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace HttpCache.Engine.Storage.FileSystem;
 
-/// <summary>What an entry's <c>.meta</c> file says: the indexed fields, the body's length and hash, the metadata blob.</summary>
+/// <summary>What an entry's <c>.meta</c> file says: the indexed fields, the body's length and checksum, the metadata blob.</summary>
 internal sealed record EntryMeta
 {
     public required string Key { get; init; }
@@ -19,8 +19,11 @@ internal sealed record EntryMeta
     public long HitCount { get; init; }
     public DateTimeOffset? LastAccessedAt { get; init; }
     public long Size { get; init; }
-    public long BodyLength { get; init; }
-    public ulong BodyHash { get; init; }
+
+    /// <summary>The body file's length and checksum: what a read checks it against, to tell a torn or damaged file.</summary>
+    public BodyChecksum Body { get; init; }
+
+    public long BodyLength => Body.Length;
 
     /// <summary>Written through a streaming writer: readers never load the body whole (see <see cref="CacheRecordInfo.BodyStreamed"/>).</summary>
     public bool BodyStreamed { get; init; }
@@ -53,11 +56,16 @@ internal sealed record EntryMeta
 /// <summary>
 /// The <c>.meta</c> format: a small, indented JSON object a user can read, with a <c>format</c> number so a
 /// later version can change it (a file of an unknown format reads as missing). Times are ISO 8601 in UTC,
-/// exact to the tick; the metadata blob is base64 and comes last, after the fields a person looks for.
+/// exact to the tick; the metadata blob is base64 and comes last, after the fields a person looks for. The body's
+/// checksum is named for its algorithm: <c>bodyCrc32c</c> (8 hex digits) since entry format 4, <c>bodyXxHash3</c>
+/// (16) in files written before, still read.
 /// </summary>
 internal static class EntryFile
 {
     public const int Format = 1;
+
+    private const string Crc32CName = "bodyCrc32c";
+    private const string XxHash3Name = "bodyXxHash3";
 
     private static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -85,7 +93,8 @@ internal static class EntryFile
             WriteTime(writer, "lastAccessedAt", meta.LastAccessedAt);
             writer.WriteNumber("size", meta.Size);
             writer.WriteNumber("bodyLength", meta.BodyLength);
-            writer.WriteString("bodyXxHash3", meta.BodyHash.ToString("x16", CultureInfo.InvariantCulture));
+            var (checksumName, digits) = meta.Body.Algorithm == BodyChecksumAlgorithm.XxHash3 ? (XxHash3Name, "x16") : (Crc32CName, "x8");
+            writer.WriteString(checksumName, meta.Body.Hash.ToString(digits, CultureInfo.InvariantCulture));
             if (meta.BodyStreamed)
             {
                 // Only when set, so the files of entries stored whole stay as earlier versions wrote them.
@@ -125,6 +134,7 @@ internal static class EntryFile
 
         int? format = null, status = null;
         string? key = null, primaryKey = null, method = null, uri = null, bodyHash = null;
+        var algorithm = BodyChecksumAlgorithm.Crc32C;
         DateTimeOffset? createdAt = null, expiresAt = null, keepUntil = null, lastAccessedAt = null;
         long? hitCount = null, size = null, bodyLength = null;
         byte[]? metadata = null;
@@ -150,7 +160,8 @@ internal static class EntryFile
                 case "lastAccessedAt": lastAccessedAt = OptionalTime(ref reader); break;
                 case "size": size = reader.GetInt64(); break;
                 case "bodyLength": bodyLength = reader.GetInt64(); break;
-                case "bodyXxHash3": bodyHash = reader.GetString(); break;
+                case Crc32CName: (bodyHash, algorithm) = (reader.GetString(), BodyChecksumAlgorithm.Crc32C); break;
+                case XxHash3Name: (bodyHash, algorithm) = (reader.GetString(), BodyChecksumAlgorithm.XxHash3); break;
                 case "bodyStreamed": bodyStreamed = reader.GetBoolean(); break;
                 case "metadata":
                     sawMetadata = reader.TokenType == JsonTokenType.String;
@@ -182,8 +193,7 @@ internal static class EntryFile
             HitCount = hitCount.Value,
             LastAccessedAt = lastAccessedAt,
             Size = size.Value,
-            BodyLength = bodyLength.Value,
-            BodyHash = hash,
+            Body = new BodyChecksum(bodyLength.Value, hash, algorithm),
             BodyStreamed = bodyStreamed,
             Metadata = metadata,
         };

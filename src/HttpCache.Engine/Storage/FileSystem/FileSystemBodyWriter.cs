@@ -1,10 +1,8 @@
-using System.IO.Hashing;
-
 namespace HttpCache.Engine.Storage.FileSystem;
 
 /// <summary>
 /// One streamed write into a <see cref="FileSystemCacheStore"/>: the body goes into a temporary file as it
-/// arrives, its XxHash3 computed on the way (the meta file's hash, without reading the file again). Calls are
+/// arrives, its checksum computed on the way (the meta file's, without reading the file again). Calls are
 /// serialized, so a dispose from another thread (the engine's abandon) waits for a write in progress.
 /// </summary>
 internal sealed class FileSystemBodyWriter : ICacheBodyWriter
@@ -14,7 +12,7 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
     private readonly string _name;
     private readonly string _temp;
     private readonly StoreLimits? _limits;
-    private readonly XxHash3 _hash = new();
+    private readonly BodyChecksum.Builder _checksum = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private FileStream? _stream;
     private long _length;
@@ -52,7 +50,7 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
                 return;
             }
 
-            _hash.Append(data.Span);
+            _checksum.Append(data.Span);
             // In place, as the reads: the temp file is local and opened for synchronous I/O, so WriteAsync would
             // only move each write to a thread-pool thread.
             _stream!.Write(data.Span);
@@ -84,7 +82,8 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
                 _stream.Flush();
             }
 
-            await _store.CommitStreamedAsync(_record, _name, _temp, _length, _hash.GetCurrentHashAsUInt64(), CloseTemp, cancellationToken)
+            // The length counts what was not written once the body was too large: the commit must see it.
+            await _store.CommitStreamedAsync(_record, _name, _temp, _checksum.Current with { Length = _length }, CloseTemp, cancellationToken)
                 .ConfigureAwait(false);
             _state = 1;
             // Renamed into place, or (too large) never placed: either way the temporary name is done with.
@@ -151,22 +150,20 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
 
 /// <summary>
 /// A body file read back, checked as it goes: at its end, the bytes read must be as many as the meta file says,
-/// with its XxHash3; otherwise the read fails with an <see cref="IOException"/> instead of ending as if whole.
+/// with its checksum; otherwise the read fails with an <see cref="IOException"/> instead of ending as if whole.
 /// </summary>
 internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
 {
     private readonly FileStream _file;
-    private readonly long _length;
-    private readonly ulong _expectedHash;
-    private readonly XxHash3 _hash = new();
-    private long _read;
+    private readonly BodyChecksum _expected;
+    private readonly BodyChecksum.Builder _seen;
     private bool _checked;
 
-    public CheckedBodyStream(FileStream file, long length, ulong expectedHash)
+    public CheckedBodyStream(FileStream file, BodyChecksum expected)
     {
         _file = file;
-        _length = length;
-        _expectedHash = expectedHash;
+        _expected = expected;
+        _seen = new BodyChecksum.Builder(expected.Algorithm);
     }
 
     public override bool CanRead => _file.CanRead;
@@ -176,12 +173,12 @@ internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
     public override bool CanWrite => false;
 
     /// <summary>The body's length, as the meta file gives it.</summary>
-    public override long Length => _length;
+    public override long Length => _expected.Length;
 
     /// <inheritdoc />
-    public BodyChecksum Checks => new(_length, _expectedHash);
+    public BodyChecksum Checks => _expected;
 
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
+    public override long Position { get => _seen.Length; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count)
     {
@@ -244,17 +241,16 @@ internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
     {
         if (!piece.IsEmpty)
         {
-            _hash.Append(piece);
-            _read += piece.Length;
+            _seen.Append(piece);
         }
         else if (!emptyBuffer && !_checked)
         {
             // The end of the file: a zero-byte read into a real buffer (a zero-length buffer is only a probe).
             _checked = true;
-            if (_read != _length || _hash.GetCurrentHashAsUInt64() != _expectedHash)
+            if (_seen.Current != _expected)
             {
                 throw new IOException(
-                    $"The cached body file '{_file.Name}' does not match its meta file ({_read} bytes read, {_length} expected, or another hash): it changed while it was read.");
+                    $"The cached body file '{_file.Name}' does not match its meta file ({_seen.Length} bytes read, {_expected.Length} expected, or another checksum): it changed while it was read.");
             }
         }
 

@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 
@@ -261,7 +260,7 @@ public sealed partial class FileSystemCacheStore
             return (null, false);
         }
 
-        return asFound || (body.Length == meta.BodyLength && XxHash3.HashToUInt64(body) == meta.BodyHash)
+        return asFound || meta.Body.Matches(body)
             ? (meta.ToRecord(body), false)
             : (null, true);
     }
@@ -294,7 +293,7 @@ public sealed partial class FileSystemCacheStore
                 failure: CacheStoreFailure.Corrupt);
         }
 
-        return new CheckedBodyStream(body, meta.BodyLength, meta.BodyHash);
+        return new CheckedBodyStream(body, meta.Body);
     }
 
     private EntryMeta? ReadMeta(string name, bool withMetadata) =>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Hashing;
 using System.Text.Json;
 
 namespace HttpCache.Engine.Storage.FileSystem;
@@ -18,7 +17,7 @@ public sealed partial class FileSystemCacheStore
         cancellationToken.ThrowIfCancellationRequested();
         var name = FileSystemNames.Of(record.Key);
         var tooLarge = TooLarge(record, record.Body.Length);
-        var meta = MetaOf(record, record.Body.Length, tooLarge ? 0 : XxHash3.HashToUInt64(record.Body), streamed: false);
+        var meta = MetaOf(record, tooLarge ? new BodyChecksum(record.Body.Length, 0, BodyChecksum.Written) : BodyChecksum.Of(record.Body), streamed: false);
 
         // Serialized before the lock is taken: the lock is held only for the file operations.
         var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
@@ -65,11 +64,11 @@ public sealed partial class FileSystemCacheStore
     /// keeps cleanups away from it) and renamed into place, then it is a write like any other. The shard's
     /// temporary files that crashed writers left go at the same time.
     /// </summary>
-    internal async Task CommitStreamedAsync(CacheRecord record, string name, string temp, long bodyLength, ulong bodyHash, Action closeTemp, CancellationToken cancellationToken)
+    internal async Task CommitStreamedAsync(CacheRecord record, string name, string temp, BodyChecksum body, Action closeTemp, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        var tooLarge = TooLarge(record, bodyLength);
-        var meta = MetaOf(record, bodyLength, bodyHash, streamed: true);
+        var tooLarge = TooLarge(record, body.Length);
+        var meta = MetaOf(record, body, streamed: true);
         var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
         await WithLockAsync((record, name, temp, meta, metaBytes, closeTemp), (lease, state) =>
         {
@@ -83,7 +82,7 @@ public sealed partial class FileSystemCacheStore
     internal bool TooLarge(CacheRecord record, long bodyLength) =>
         _limits is not null && StoreLimitsRules.TooLargeAlone(_limits, record.Metadata.Length + bodyLength);
 
-    private static EntryMeta MetaOf(CacheRecord record, long bodyLength, ulong bodyHash, bool streamed) => new()
+    private static EntryMeta MetaOf(CacheRecord record, BodyChecksum body, bool streamed) => new()
     {
         Key = record.Key,
         PrimaryKey = record.PrimaryKey,
@@ -95,9 +94,8 @@ public sealed partial class FileSystemCacheStore
         KeepUntil = record.KeepUntil,
         HitCount = record.HitCount,
         LastAccessedAt = record.LastAccessedAt,
-        Size = record.Metadata.Length + bodyLength,
-        BodyLength = bodyLength,
-        BodyHash = bodyHash,
+        Size = record.Metadata.Length + body.Length,
+        Body = body,
         BodyStreamed = streamed,
         Metadata = record.Metadata,
     };
