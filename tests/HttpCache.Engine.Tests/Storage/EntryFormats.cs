@@ -89,22 +89,24 @@ internal static class EntryFormats
     /// <summary>
     /// Rewrites the entry <paramref name="key"/> as an earlier release left it, with <paramref name="body"/> as the body
     /// it was written with: its metadata in format 3 (through the store), and on a FileSystem store also its
-    /// <c>.meta</c> file, which then named the body's XxHash3 where it now names its CRC-32C.
+    /// <c>.meta</c> file, which then named the body's XxHash3 where it now names its CRC-32C. The bytes stored are
+    /// <paramref name="stored"/> when given (damage under the checksums of <paramref name="body"/>).
     /// </summary>
-    public static async Task AsEarlierReleaseWroteAsync(ICacheStore store, string key, byte[] body)
+    public static async Task AsEarlierReleaseWroteAsync(ICacheStore store, string key, byte[] body, byte[]? stored = null)
     {
+        stored ??= body;
         var record = await store.GetAsync(key) ?? throw new InvalidOperationException($"No entry {key}.");
         var metadata = AsFormatThree(record, record.Metadata, body);
         if (record.BodyStreamed)
         {
             // Written again through the streaming writer: the store's layout for streamed bodies is its own business.
             await using var writer = await ((IStreamingCacheStore)store).BeginWriteAsync(CacheRecord.From(record, metadata, []));
-            await writer.WriteAsync(body);
+            await writer.WriteAsync(stored);
             await writer.CommitAsync(metadata);
         }
         else
         {
-            await store.SetAsync(CacheRecord.From(record, metadata, body));
+            await store.SetAsync(CacheRecord.From(record, metadata, stored));
         }
 
         if (store is FileSystemCacheStore files)
