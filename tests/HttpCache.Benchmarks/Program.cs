@@ -8,6 +8,13 @@ using HttpCache.Benchmarks;
 // Every other argument is BenchmarkDotNet's own (--filter, --job, --list flat, --exporters …).
 //   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --large-body   (peak memory while caching 1 GiB; see LargeBodyMemory)
 //   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --writer-throughput   (entries/s the background writer stores; see WriterThroughput)
+//   dotnet run -c Release --project tests/HttpCache.Benchmarks -- --checksum-cost   (a body check in fresh processes; see ChecksumCost)
+if (args.Contains(ChecksumCost.Switch, StringComparer.OrdinalIgnoreCase))
+{
+    Environment.ExitCode = ChecksumCost.Run(args);
+    return;
+}
+
 if (args.Contains(WriterThroughput.Switch, StringComparer.OrdinalIgnoreCase))
 {
     Environment.ExitCode = await WriterThroughput.RunAsync(args);
