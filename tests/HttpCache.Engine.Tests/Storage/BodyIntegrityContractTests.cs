@@ -165,6 +165,27 @@ public sealed class SqliteBodyIntegrityTests : BodyIntegrityContractTests
     }
 
     [Fact]
+    public async Task A_streamed_body_file_deleted_by_hand_is_removed_counted_and_fetched_again()
+    {
+        await using var harness = CacheHarness.Over(CreateStore());
+        var path = ServeBody(2 * 1024 * 1024 + 3);
+        var url = Origin.Url(path);
+        await harness.GetAsync(url);
+        await harness.Session.Handler.DrainWritesAsync();
+
+        System.IO.File.Delete(BodyFile());
+
+        var second = await harness.GetAsync(url);
+
+        Assert.False(second.Info.FromCache);
+        Assert.Equal(1, harness.Counters.CorruptEntries);
+        Assert.Equal(2, Origin.RequestCount(path));
+        var third = await harness.GetAsync(url);
+        Assert.True(third.Info.FromCache);
+        Assert.Equal(Encoding.ASCII.GetString(Expected(2 * 1024 * 1024 + 3)), third.Body);
+    }
+
+    [Fact]
     public async Task A_streamed_body_file_changed_in_place_fails_that_read_clearly_and_the_next_request_is_a_clean_miss()
     {
         await using var harness = CacheHarness.Over(CreateStore());

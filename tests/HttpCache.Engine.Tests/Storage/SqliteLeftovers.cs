@@ -12,10 +12,10 @@ internal static class SqliteLeftovers
     /// <summary>The body folder beside a database (schema 7).</summary>
     public static string BodyFolder(string databasePath) => databasePath + ".bodies";
 
-    /// <summary>The body files in the folder, by write id.</summary>
+    /// <summary>The body files in the folder (<c>&lt;write id&gt;.body</c>), by write id.</summary>
     public static Dictionary<long, FileInfo> BodyFiles(string databasePath) =>
         Directory.Exists(BodyFolder(databasePath))
-            ? Directory.EnumerateFiles(BodyFolder(databasePath)).Select(path => new FileInfo(path))
+            ? Directory.EnumerateFiles(BodyFolder(databasePath), "*.body").Select(path => new FileInfo(path))
                 .ToDictionary(file => long.Parse(Path.GetFileNameWithoutExtension(file.Name), CultureInfo.InvariantCulture))
             : [];
 

@@ -127,60 +127,17 @@ internal sealed class SqliteBodyFiles
     }
 }
 
-/// <summary>
-/// A body file read back, in place: a local file's read returns at once, and a <see cref="FileStream"/> opened for
-/// synchronous I/O would run each <c>ReadAsync</c> on a thread-pool thread, a hop per piece of a body that may be a
-/// gigabyte. The engine checks the bytes against the entry's checksum as they pass.
-/// </summary>
-internal sealed class SqliteBodyFileStream(FileStream file, long length) : Stream
+/// <summary>A body file read back (in place), from the position it was opened at; the engine checks its bytes against the entry's checksum as they pass.</summary>
+internal sealed class SqliteBodyFileStream(FileStream file, long length) : InPlaceReadStream
 {
     public override bool CanRead => file.CanRead;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
 
     /// <summary>The body's length, as the entry gives it (the file was found that long when opened).</summary>
     public override long Length => length;
 
     public override long Position { get => file.Position; set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => file.Read(buffer, offset, count);
-
     public override int Read(Span<byte> buffer) => file.Read(buffer);
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    }
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<int>(cancellationToken);
-        }
-
-        try
-        {
-            return ValueTask.FromResult(file.Read(buffer.Span));
-        }
-        catch (Exception ex)
-        {
-            return ValueTask.FromException<int>(ex);
-        }
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -42,6 +42,7 @@ internal static class SqliteBodyWrites
     private const string DeleteChunksSql = "DELETE FROM body_chunks WHERE write_id = $writeId";
     private const string ChunksSql = "SELECT rowid, seq, length(data) FROM body_chunks WHERE write_id = $writeId ORDER BY seq";
     private const string TakeDeadBodiesSql = "DELETE FROM dead_bodies RETURNING write_id";
+    private const string AnyDeadBodySql = "SELECT 1 FROM dead_bodies LIMIT 1";
 
     private const string StalePendingSql = "SELECT id, owner, started_at FROM pending_writes WHERE started_at < $cutoff";
     private const string AllPendingSql = "SELECT id, owner, started_at FROM pending_writes";
@@ -165,7 +166,7 @@ internal static class SqliteBodyWrites
     /// <summary>
     /// Deletes writes pending for longer than <see cref="AbandonedAfter"/> (their rows, then their files), and with
     /// <paramref name="atOpen"/> also writes whose owning process is gone, and chunks and body files that nothing points
-    /// at. Looks first without the write lock, so the common case (nothing to do) costs one read; each deletion is
+    /// at, and files recorded dead but not deleted. Looks first without the write lock, so the common case (nothing to do) costs one read; each deletion is
     /// checked again under the lock. Returns how many writes were deleted.
     /// </summary>
     public static int CleanUp(PooledConnection connection, SqliteBodyFiles files, DateTimeOffset now, bool atOpen)
@@ -222,6 +223,12 @@ internal static class SqliteBodyWrites
 
         if (atOpen)
         {
+            if (connection.Command(AnyDeadBodySql).ExecuteScalar() is not null)
+            {
+                // Recorded by a statement run outside a store (by hand): taken, and their files deleted.
+                InWriteTransactionFreeingBodies(connection, files, 0, static (_, _) => 0);
+            }
+
             files.SweepOrphans(connection);
         }
 
