@@ -612,10 +612,11 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
             _pool.Clear();
             try
             {
-                ExecuteOnFile(Location, static (connection, location) =>
+                ExecuteOnFile((Location, _bodyFiles), static (connection, state) =>
                 {
-                    SqliteSchema.Ensure(connection, location);
-                    return 0;
+                    SqliteSchema.Ensure(connection, state.Location);
+                    // The body files of the database that went point nowhere now: garbage, as at any open.
+                    return SqliteBodyWrites.CleanUp(connection, state._bodyFiles, DateTimeOffset.UtcNow, atOpen: true);
                 });
                 _opened?.Dispose();
                 _opened = HoldFile();
