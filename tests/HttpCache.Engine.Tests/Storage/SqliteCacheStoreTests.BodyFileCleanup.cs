@@ -1,4 +1,5 @@
 using System.Globalization;
+using HttpCache.Engine.Storage.Sqlite;
 
 namespace HttpCache.Engine.Tests.Storage;
 
@@ -82,6 +83,21 @@ public sealed partial class SqliteCacheStoreTests
         Assert.Empty(SqliteLeftovers.BodyFiles(DatabasePath));
         Assert.Equal(0L, await ScalarOnDatabaseAsync("SELECT COUNT(*) FROM pending_writes"));
         Assert.Null(await Store.GetAsync("k"));
+    }
+
+    [Fact]
+    public async Task A_write_given_up_after_its_store_closed_still_deletes_its_file()
+    {
+        var store = new SqliteCacheStore(Path.Combine(_folder, "closing.sqlite"));
+        var writer = await store.BeginWriteAsync(StreamRecord("k"));
+        await writer.WriteAsync(Bytes(FileBody, seed: 106));
+        Assert.Single(SqliteLeftovers.BodyFiles(store.Location));
+
+        await store.DisposeAsync();
+        await writer.DisposeAsync();
+
+        // The pending row stays (its process is alive) until a day has passed; the body is gone now.
+        Assert.Empty(SqliteLeftovers.BodyFiles(store.Location));
     }
 
     [Fact]

@@ -26,10 +26,11 @@ internal sealed class SqliteBodyFiles
 {
     private const string Extension = ".body";
 
-    // A file is counted as garbage only when neither a pending write nor an entry has its id, read after the file was
-    // seen: a write registers itself before it creates its file, and its commit swaps pending for entry in one step.
+    // Every write id a file may belong to, in one statement (one snapshot, read after the files were listed: a write
+    // registers itself before it creates its file, and its commit swaps pending for entry in one step). The entries'
+    // side reads ix_entries_write_id alone.
     private const string ReferencedSql = """
-        SELECT EXISTS (SELECT 1 FROM pending_writes WHERE id = $writeId) OR EXISTS (SELECT 1 FROM entries WHERE write_id = $writeId)
+        SELECT id FROM pending_writes UNION ALL SELECT write_id FROM entries WHERE write_id IS NOT NULL
         """;
 
     public SqliteBodyFiles(string databasePath) => Folder = databasePath + ".bodies";
@@ -111,16 +112,25 @@ internal sealed class SqliteBodyFiles
             return 0;
         }
 
-        var swept = 0;
-        foreach (var writeId in seen)
+        if (seen.Count == 0)
         {
-            var command = connection.Command(ReferencedSql);
-            command.Parameters.AddWithValue("$writeId", writeId);
-            if ((long)command.ExecuteScalar()! == 0)
+            return 0;
+        }
+
+        var referenced = new HashSet<long>();
+        using (var reader = connection.Command(ReferencedSql).ExecuteReader())
+        {
+            while (reader.Read())
             {
-                Delete(writeId);
-                swept++;
+                referenced.Add(reader.GetInt64(0));
             }
+        }
+
+        var swept = 0;
+        foreach (var writeId in seen.Where(id => !referenced.Contains(id)))
+        {
+            Delete(writeId);
+            swept++;
         }
 
         return swept;

@@ -130,16 +130,12 @@ internal static class SqliteBodyWrites
     }
 
     /// <summary>
-    /// Gives up a write: its pending row goes, then its file. A write no longer pending (committed, or already
-    /// cleaned up) is left alone: its file, if any, belongs to an entry now, or went with the cleanup.
+    /// Gives up a write its writer never committed, once its file is deleted (first, so that it never outlives the
+    /// pending row): the row goes, unless a cleanup took it already. Should the row stay (the database locked past the
+    /// busy timeout, the store closed), a later cleanup deletes it.
     /// </summary>
-    public static void Abandon(PooledConnection connection, SqliteBodyFiles files, long writeId)
-    {
-        if (connection.InWriteTransaction(writeId, static (c, writeId) => Finish(c, writeId)))
-        {
-            files.Delete(writeId);
-        }
-    }
+    public static void Abandon(PooledConnection connection, long writeId) =>
+        connection.InWriteTransaction(writeId, static (c, writeId) => Finish(c, writeId));
 
     /// <summary>A streamed entry's chunks in order, as rowids and lengths, checked to be numbered 0, 1, 2… without a gap.</summary>
     public static List<(long RowId, long Length)> Chunks(PooledConnection connection, long writeId)
@@ -379,16 +375,25 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
                 try
                 {
                     CloseFile();
-                    _store.Execute(this, static (connection, writer) =>
+                }
+                catch (IOException)
+                {
+                    // What it could not flush (a full disk) is not wanted anyway: the handle is closed all the same.
+                }
+
+                _files.Delete(_writeId);
+                try
+                {
+                    _store.Execute(_writeId, static (connection, writeId) =>
                     {
-                        SqliteBodyWrites.Abandon(connection, writer._files, writer._writeId);
+                        SqliteBodyWrites.Abandon(connection, writeId);
                         return 0;
                     });
                 }
-                catch (Exception ex) when (ex is CacheStoreException or ObjectDisposedException or IOException)
+                catch (Exception ex) when (ex is CacheStoreException or ObjectDisposedException)
                 {
-                    // Locked past the timeout, the store is closed, or the file would not close: the write stays
-                    // pending, and the cleanup of a later store (this process gone, or a day later) deletes it and its file.
+                    // Locked past the timeout, or the store is closed: the write stays pending, and the cleanup of a
+                    // later store (this process gone, or a day later) deletes it.
                 }
             }
         }

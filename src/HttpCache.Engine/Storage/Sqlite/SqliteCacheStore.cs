@@ -129,6 +129,9 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
     private const string OpenBodySql = "SELECT body_streamed, write_id, size - length(metadata), body FROM entries WHERE key = $key";
     private const string WriteIdSql = "SELECT write_id FROM entries WHERE key = $key";
 
+    // How often a reader looks again for a body whose entry was replaced between its row and its file.
+    private const int MaxOpenAttempts = 8;
+
     // A streamed body's kind (body_streamed): chunk rows (schema 3 to 6) or a file (schema 7).
     private const long StreamedAsChunks = 1;
     private const long StreamedAsFile = 2;
@@ -504,7 +507,8 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                SqliteBodyWrites.Abandon(connection, _bodyFiles, writeId);
+                _bodyFiles.Delete(writeId);
+                SqliteBodyWrites.Abandon(connection, writeId);
                 throw new CacheStoreException(
                     $"The body file '{_bodyFiles.PathOf(writeId)}' of the HTTP cache database '{Location}' cannot be created: {ex.Message}", ex, CacheStoreFailure.Unwritable);
             }
@@ -533,7 +537,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
 
         try
         {
-            return Task.FromResult(OpenBody(key));
+            return Task.FromResult(OpenBody(key, attempt: 1));
         }
         catch (Exception ex)
         {
@@ -711,7 +715,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
 
     // A chunk stream keeps the connection's read transaction open inside it; on every other way out the connection is
     // given back (or closed, after a failure) before a body file is opened.
-    private Stream? OpenBody(string key)
+    private Stream? OpenBody(string key, int attempt)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckFile();
@@ -783,13 +787,13 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
         }
 
         // The connection is back in the pool: what follows may fail without touching it.
-        return OpenFile(key, file.WriteId, file.Length);
+        return OpenFile(key, file.WriteId, file.Length, attempt);
     }
 
     // The file a row named. Missing, it is damage (deleted by hand, a database restored without its folder) while the
-    // entry still points at it; but the entry may have gone since its row was read (its file is deleted right after),
-    // and then the answer is that it is gone.
-    private Stream? OpenFile(string key, long writeId, long bodyLength)
+    // entry still points at it. But the entry may have been replaced or removed since its row was read (its file is
+    // deleted right after that commits): then the body is the new version's, read as if asked again, or none.
+    private Stream? OpenFile(string key, long writeId, long bodyLength, int attempt)
     {
         FileStream? file;
         try
@@ -804,17 +808,30 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
 
         if (file is null)
         {
-            var current = Execute(key, static (connection, key) =>
+            var now = Execute(key, static (connection, key) =>
             {
                 var command = connection.Command(WriteIdSql);
                 command.Parameters.AddWithValue("$key", key);
-                return command.ExecuteScalar() is long id ? id : 0;
+                return command.ExecuteScalar();
             });
-            return current != writeId
-                ? null
-                : throw new CacheStoreException(
+            if (now is null)
+            {
+                return null;
+            }
+
+            if (now is long id && id == writeId)
+            {
+                throw new CacheStoreException(
                     $"The body file '{_bodyFiles.PathOf(writeId)}' of entry '{key}' in the HTTP cache database '{Location}' is missing.",
                     failure: CacheStoreFailure.Corrupt);
+            }
+
+            // Replaced each time between its row and its file: a writer this busy on one key is met as a failing store.
+            return attempt < MaxOpenAttempts
+                ? OpenBody(key, attempt + 1)
+                : throw new CacheStoreException(
+                    $"The body of entry '{key}' in the HTTP cache database '{Location}' was replaced {MaxOpenAttempts} times while it was being opened.",
+                    failure: CacheStoreFailure.Other);
         }
 
         if (file.Length != bodyLength)
