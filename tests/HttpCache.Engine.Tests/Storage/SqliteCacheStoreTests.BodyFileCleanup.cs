@@ -1,4 +1,5 @@
 using System.Globalization;
+using HttpCache.Engine.Storage;
 using HttpCache.Engine.Storage.Sqlite;
 
 namespace HttpCache.Engine.Tests.Storage;
@@ -98,6 +99,22 @@ public sealed partial class SqliteCacheStoreTests
 
         // The pending row stays (its process is alive) until a day has passed; the body is gone now.
         Assert.Empty(SqliteLeftovers.BodyFiles(store.Location));
+    }
+
+    [Fact]
+    public async Task A_body_folder_that_cannot_be_made_fails_the_write_as_Unwritable_and_leaves_nothing_pending()
+    {
+        // A file where the folder would be.
+        await File.WriteAllBytesAsync(SqliteLeftovers.BodyFolder(DatabasePath), [1]);
+
+        var error = await Assert.ThrowsAsync<CacheStoreException>(() => Streaming.BeginWriteAsync(StreamRecord("k")));
+
+        Assert.Equal(CacheStoreFailure.Unwritable, error.Failure);
+        Assert.Contains(".bodies", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await ScalarOnDatabaseAsync("SELECT COUNT(*) FROM pending_writes"));
+        // Small bodies are in rows and unaffected.
+        await Store.SetAsync(Record("small"));
+        Assert.NotNull(await Store.GetAsync("small"));
     }
 
     [Fact]

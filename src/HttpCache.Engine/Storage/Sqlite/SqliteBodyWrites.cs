@@ -161,9 +161,9 @@ internal static class SqliteBodyWrites
 
     /// <summary>
     /// Deletes writes pending for longer than <see cref="AbandonedAfter"/> (their rows, then their files), and with
-    /// <paramref name="atOpen"/> also writes whose owning process is gone, and chunks and body files that nothing points
-    /// at, and files recorded dead but not deleted. Looks first without the write lock, so the common case (nothing to do) costs one read; each deletion is
-    /// checked again under the lock. Returns how many writes were deleted.
+    /// <paramref name="atOpen"/> also writes whose owning process is gone, chunks and body files that nothing points
+    /// at, and files recorded dead but not deleted. Looks first without the write lock, so the common case (nothing to
+    /// do) costs one read; each deletion is checked again under the lock. Returns how many writes were deleted.
     /// </summary>
     public static int CleanUp(PooledConnection connection, SqliteBodyFiles files, DateTimeOffset now, bool atOpen)
     {
@@ -372,16 +372,7 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
             if (_state == 0)
             {
                 _state = 2;
-                try
-                {
-                    CloseFile();
-                }
-                catch (IOException)
-                {
-                    // What it could not flush (a full disk) is not wanted anyway: the handle is closed all the same.
-                }
-
-                _files.Delete(_writeId);
+                CloseUnwanted();
                 try
                 {
                     _store.Execute(_writeId, static (connection, writeId) =>
@@ -415,8 +406,7 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
         {
             // It can never be stored: nothing more is written, and what was written goes now. The commit then
             // removes the entry this write would have replaced, as SetAsync does for an entry too large.
-            CloseFile();
-            _files.Delete(_writeId);
+            CloseUnwanted();
             return;
         }
 
@@ -440,6 +430,21 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
         var file = _file;
         _file = null;
         file?.Dispose();
+    }
+
+    // The file of a body that will not be stored: closed, and deleted.
+    private void CloseUnwanted()
+    {
+        try
+        {
+            CloseFile();
+        }
+        catch (IOException)
+        {
+            // What it could not flush (a full disk) is not wanted anyway: the handle is closed all the same.
+        }
+
+        _files.Delete(_writeId);
     }
 
     private void ThrowIfDone()

@@ -31,8 +31,8 @@ namespace HttpCache.Engine.Storage.Sqlite;
 /// never open its file, and <see cref="OpenBodyAsync"/> streams it. Its size (metadata and body) counts toward the
 /// limits and the running total like any other entry's. Entries streamed by schema 3 to 6 as rows of 1 MiB chunks
 /// (<c>body_streamed</c> = 1) are still read. See <see cref="SqliteBodyWrites"/> for how files stay tied to rows and
-/// how writes a crash abandoned are cleaned up. Listings leave <see cref="CacheRecordInfo.BodyStreamed"/> unset: the column lies past
-/// the body blobs, which a listing never walks.
+/// how writes a crash abandoned are cleaned up. Listings leave <see cref="CacheRecordInfo.BodyStreamed"/> unset: the
+/// column lies past the body blobs, which a listing never walks.
 /// </para>
 /// </remarks>
 public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, IHostIndexedStore
