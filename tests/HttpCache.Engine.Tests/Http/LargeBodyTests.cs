@@ -7,6 +7,7 @@ using HttpCache.Engine.Policy;
 using HttpCache.Engine.Storage;
 using HttpCache.Engine.Storage.FileSystem;
 using HttpCache.Engine.Storage.Sqlite;
+using HttpCache.Engine.Tests.Storage;
 using HttpCache.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
@@ -153,7 +154,7 @@ public sealed class LargeBodyTests(OriginFixture fixture, ITestOutputHelper outp
     };
 
     // The file system: every file's bytes. SQLite: the pages in use (a database file keeps the pages it frees, for
-    // later writes to reuse; they hold nothing).
+    // later writes to reuse; they hold nothing) and the body files beside it.
     private static async Task<long> BytesInUseAsync(ICacheStore store)
     {
         if (store is SqliteCacheStore)
@@ -162,25 +163,18 @@ public sealed class LargeBodyTests(OriginFixture fixture, ITestOutputHelper outp
             await connection.OpenAsync();
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT (p.page_count - f.freelist_count) * s.page_size FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s";
-            return (long)(await command.ExecuteScalarAsync())!;
+            return (long)(await command.ExecuteScalarAsync())! + SqliteLeftovers.BodyFileBytes(store.Location);
         }
 
         return Directory.EnumerateFiles(store.Location, "*", SearchOption.AllDirectories).Sum(file => new FileInfo(file).Length);
     }
 
-    // Pending writes and chunks nothing points at (SQLite), temporary files (file system).
+    // Pending writes, and chunks and body files nothing points at (SQLite), temporary files (file system).
     private static async Task<long> LeftoversAsync(ICacheStore store)
     {
         if (store is SqliteCacheStore)
         {
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = store.Location, Pooling = false }.ToString());
-            await connection.OpenAsync();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                SELECT (SELECT COUNT(*) FROM pending_writes)
-                     + (SELECT COUNT(*) FROM body_chunks c WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.write_id = c.write_id))
-                """;
-            return (long)(await command.ExecuteScalarAsync())!;
+            return await SqliteLeftovers.CountAsync(store.Location);
         }
 
         return Directory.EnumerateFiles(store.Location, "*.tmp", SearchOption.AllDirectories).LongCount();

@@ -140,7 +140,7 @@ public sealed class SqliteBodyIntegrityTests : BodyIntegrityContractTests
     }
 
     [Fact]
-    public async Task A_streamed_body_with_a_missing_chunk_is_removed_counted_and_fetched_again()
+    public async Task A_streamed_body_file_cut_short_is_removed_counted_and_fetched_again()
     {
         await using var harness = CacheHarness.Over(CreateStore());
         var path = ServeBody(3 * 1024 * 1024 + 7);
@@ -148,11 +148,9 @@ public sealed class SqliteBodyIntegrityTests : BodyIntegrityContractTests
         await harness.GetAsync(url);
         await harness.Session.Handler.DrainWritesAsync();
 
-        await using (var connection = Open())
+        using (var cut = new FileStream(BodyFile(), FileMode.Open))
         {
-            var delete = connection.CreateCommand();
-            delete.CommandText = "DELETE FROM body_chunks WHERE seq = 1";
-            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+            cut.SetLength(1024 * 1024);
         }
 
         var second = await harness.GetAsync(url);
@@ -167,7 +165,28 @@ public sealed class SqliteBodyIntegrityTests : BodyIntegrityContractTests
     }
 
     [Fact]
-    public async Task A_streamed_body_changed_in_place_fails_that_read_clearly_and_the_next_request_is_a_clean_miss()
+    public async Task A_streamed_body_file_deleted_by_hand_is_removed_counted_and_fetched_again()
+    {
+        await using var harness = CacheHarness.Over(CreateStore());
+        var path = ServeBody(2 * 1024 * 1024 + 3);
+        var url = Origin.Url(path);
+        await harness.GetAsync(url);
+        await harness.Session.Handler.DrainWritesAsync();
+
+        System.IO.File.Delete(BodyFile());
+
+        var second = await harness.GetAsync(url);
+
+        Assert.False(second.Info.FromCache);
+        Assert.Equal(1, harness.Counters.CorruptEntries);
+        Assert.Equal(2, Origin.RequestCount(path));
+        var third = await harness.GetAsync(url);
+        Assert.True(third.Info.FromCache);
+        Assert.Equal(Encoding.ASCII.GetString(Expected(2 * 1024 * 1024 + 3)), third.Body);
+    }
+
+    [Fact]
+    public async Task A_streamed_body_file_changed_in_place_fails_that_read_clearly_and_the_next_request_is_a_clean_miss()
     {
         await using var harness = CacheHarness.Over(CreateStore());
         var path = ServeBody(2 * 1024 * 1024);
@@ -175,11 +194,11 @@ public sealed class SqliteBodyIntegrityTests : BodyIntegrityContractTests
         await harness.GetAsync(url);
         await harness.Session.Handler.DrainWritesAsync();
 
-        await using (var connection = Open())
+        // The same length, other bytes: only the checksum at the end can tell.
+        using (var edit = new FileStream(BodyFile(), FileMode.Open))
         {
-            var zero = connection.CreateCommand();
-            zero.CommandText = "UPDATE body_chunks SET data = zeroblob(length(data)) WHERE seq = 1";
-            Assert.Equal(1, await zero.ExecuteNonQueryAsync());
+            edit.Position = 1024 * 1024;
+            edit.Write(new byte[4096]);
         }
 
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => harness.GetAsync(url));
@@ -193,6 +212,9 @@ public sealed class SqliteBodyIntegrityTests : BodyIntegrityContractTests
         Assert.Equal(Encoding.ASCII.GetString(Expected(2 * 1024 * 1024)), next.Body);
         Assert.Equal(2, Origin.RequestCount(path));
     }
+
+    // The one body file beside the database.
+    private string BodyFile() => Assert.Single(SqliteLeftovers.BodyFiles(File)).Value.FullName;
 
     private SqliteConnection Open()
     {

@@ -137,7 +137,7 @@ public sealed class HostInventoryTests : IDisposable
             await store.RecordAccessAsync([new EntryAccess("b", 1, T0.AddMinutes(3))]);
         }
 
-        await ExecuteAsync(path, UndoSchema6);
+        await ExecuteAsync(path, SqliteCacheStoreTests.UndoSchema7 + UndoSchema6);
 
         await using (var reopened = new SqliteCacheStore(path))
         {
@@ -154,7 +154,7 @@ public sealed class HostInventoryTests : IDisposable
         connection.Open();
         using var version = connection.CreateCommand();
         version.CommandText = "PRAGMA user_version";
-        Assert.Equal(6L, (long?)await version.ExecuteScalarAsync());
+        Assert.Equal((long)SqliteSchema.Version, (long?)await version.ExecuteScalarAsync());
     }
 
     [Fact]

@@ -7,10 +7,10 @@ namespace HttpCache.Engine.Tests.Storage;
 
 public sealed partial class SqliteCacheStoreTests
 {
-    // ---- Streamed bodies (schema 3) ----
+    // ---- Streamed bodies (schema 3; as files since schema 7) ----
 
     [Fact]
-    public async Task Chunks_are_written_as_the_body_arrives_and_the_commit_points_the_entry_at_them()
+    public async Task A_streamed_body_is_written_to_its_own_file_as_it_arrives_and_the_commit_points_the_entry_at_it()
     {
         var body = Bytes((5 * 1024 * 1024 / 2) + 11, seed: 30);
         await using var writer = await Streaming.BeginWriteAsync(StreamRecord("k"));
@@ -18,33 +18,33 @@ public sealed partial class SqliteCacheStoreTests
 
         using var connection = OpenRaw();
         connection.Open();
-        // Two whole chunks are in the file already, each written on its own; the rest waits for more or the commit.
-        Assert.Equal(2L, await ScalarAsync(connection, "SELECT COUNT(*) FROM body_chunks"));
+        var writeId = (long)(await ScalarAsync(connection, "SELECT id FROM pending_writes WHERE key = 'k'"))!;
         Assert.Equal(SqliteBodyWrites.OwnerOfThisProcess, await ScalarAsync(connection, "SELECT owner FROM pending_writes WHERE key = 'k'"));
         Assert.Equal(0L, await ScalarAsync(connection, "SELECT COUNT(*) FROM entries"));
+        // The file has its final name while the write is pending; nothing of the body goes into the database.
+        var file = Assert.Single(SqliteLeftovers.BodyFiles(DatabasePath));
+        Assert.Equal(writeId, file.Key);
+        Assert.Equal(Path.Combine(DatabasePath + ".bodies", $"{writeId}.body"), file.Value.FullName);
 
         await writer.CommitAsync();
 
         Assert.Equal(0L, await ScalarAsync(connection, "SELECT COUNT(*) FROM pending_writes"));
-        Assert.Equal(3L, await ScalarAsync(connection, "SELECT COUNT(*) FROM body_chunks"));
-        Assert.Equal((long)SqliteBodyWrites.ChunkSize, await ScalarAsync(connection, "SELECT MAX(length(data)) FROM body_chunks"));
-        Assert.Equal(1L, await ScalarAsync(connection, "SELECT body_streamed FROM entries WHERE key = 'k'"));
+        Assert.Equal(0L, await ScalarAsync(connection, "SELECT COUNT(*) FROM body_chunks"));
+        Assert.Equal(2L, await ScalarAsync(connection, "SELECT body_streamed FROM entries WHERE key = 'k'"));
+        Assert.Equal(writeId, await ScalarAsync(connection, "SELECT write_id FROM entries WHERE key = 'k'"));
         Assert.Equal(0L, await ScalarAsync(connection, "SELECT length(body) FROM entries WHERE key = 'k'"));
-        Assert.Equal(1L, await ScalarAsync(connection, "SELECT COUNT(*) FROM entries e JOIN body_chunks c ON c.write_id = e.write_id WHERE c.seq = 2"));
+        Assert.Equal(body, await File.ReadAllBytesAsync(SqliteLeftovers.BodyFiles(DatabasePath)[writeId].FullName));
         var totals = await TotalsAsync();
         Assert.Equal((1L, StreamRecord("k").Metadata.Length + (long)body.Length), (totals.Entries, totals.Bytes));
         Assert.Equal((totals.CountedEntries, totals.CountedBytes), (totals.Entries, totals.Bytes));
     }
 
     [Fact]
-    public async Task Getting_a_streamed_entry_never_reads_its_chunks_and_a_missing_chunk_fails_the_open_as_Corrupt()
+    public async Task Getting_a_streamed_entry_never_opens_its_file_and_a_missing_or_cut_file_fails_the_open_as_Corrupt()
     {
         await WriteStreamedAsync(Streaming, StreamRecord("k"), Bytes(3 * 1024 * 1024, seed: 31));
-        using (var connection = OpenRaw())
-        {
-            connection.Open();
-            await ScalarAsync(connection, "DELETE FROM body_chunks WHERE seq = 1");
-        }
+        var file = Assert.Single(SqliteLeftovers.BodyFiles(DatabasePath)).Value;
+        File.Move(file.FullName, file.FullName + ".aside");
 
         var record = await Store.GetAsync("k");
         Assert.NotNull(record);
@@ -53,7 +53,19 @@ public sealed partial class SqliteCacheStoreTests
 
         var error = await Assert.ThrowsAsync<CacheStoreException>(() => Streaming.OpenBodyAsync("k"));
         Assert.Equal(CacheStoreFailure.Corrupt, error.Failure);
-        // The failed open gave its connection up: the file is still usable, and closes.
+
+        // Back, but a byte short.
+        File.Move(file.FullName + ".aside", file.FullName);
+        using (var cut = new FileStream(file.FullName, FileMode.Open))
+        {
+            cut.SetLength(cut.Length - 1);
+        }
+
+        error = await Assert.ThrowsAsync<CacheStoreException>(() => Streaming.OpenBodyAsync("k"));
+        Assert.Equal(CacheStoreFailure.Corrupt, error.Failure);
+        Assert.Contains("holds 3145727 of its 3145728 bytes", error.Message, StringComparison.Ordinal);
+
+        // The failed opens gave their connection up: the file is still usable, and closes.
         await Store.SetAsync(Record("after"));
         Assert.NotNull(await Store.GetAsync("after"));
     }
@@ -90,7 +102,7 @@ public sealed partial class SqliteCacheStoreTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            Assert.Equal(6L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(7L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
         }
 
         var old = await store.GetAsync("old-0");
@@ -147,7 +159,7 @@ public sealed partial class SqliteCacheStoreTests
         using (var connection = OpenRaw(path))
         {
             connection.Open();
-            Assert.Equal(6L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
+            Assert.Equal(7L, (long?)await ScalarAsync(connection, "PRAGMA user_version"));
             Assert.Equal(0L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('tr_entries_insert', 'ix_entries_primary_key')"));
             Assert.Equal(1L, (long?)await ScalarAsync(connection, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_entries_variants'"));
             // Both ways to a primary key use an index: no lookup scans the table.
@@ -245,7 +257,7 @@ public sealed partial class SqliteCacheStoreTests
     }
 
     [Fact]
-    public async Task A_write_taken_for_abandoned_fails_its_next_chunk_and_its_commit_and_stores_nothing()
+    public async Task A_write_taken_for_abandoned_fails_its_commit_stores_nothing_and_its_file_goes()
     {
         var writer = await Streaming.BeginWriteAsync(StreamRecord("slow"));
         await writer.WriteAsync(Bytes(3 * 1024 * 1024 / 2, seed: 34));
@@ -258,19 +270,21 @@ public sealed partial class SqliteCacheStoreTests
             await age.ExecuteNonQueryAsync();
         }
 
-        // Any new write first cleans up writes pending for over a day.
+        // Any new write first cleans up writes pending for over a day, with their files.
         await using (await Streaming.BeginWriteAsync(StreamRecord("next")))
         {
             Assert.Equal(0, await BodyBytesAsync(Store));
         }
 
-        await Assert.ThrowsAsync<CacheStoreException>(async () => await writer.WriteAsync(Bytes(1024 * 1024, seed: 35)));
+        // The writer goes on into a file no longer there (deleted under it), and finds out at its commit.
+        await writer.WriteAsync(Bytes(1024 * 1024, seed: 35));
         await Assert.ThrowsAsync<CacheStoreException>(() => writer.CommitAsync());
         await writer.DisposeAsync();
 
         Assert.Null(await Store.GetAsync("slow"));
         Assert.Equal(0, await LeftoversAsync(Store));
         Assert.Equal(0, await BodyBytesAsync(Store));
+        Assert.Empty(SqliteLeftovers.BodyFiles(DatabasePath));
     }
 
     [Fact]

@@ -137,14 +137,14 @@ public sealed class UriIndexTests : IDisposable
         }
 
         // Schema 5 only added the index: without it (and what schema 6 added) and at version 4, the file is as schema 4 left it.
-        await ExecuteAsync(path, HostInventoryTests.UndoSchema6 + "DROP INDEX ix_entries_uri; PRAGMA user_version = 4;");
+        await ExecuteAsync(path, SqliteCacheStoreTests.UndoSchema7 + HostInventoryTests.UndoSchema6 + "DROP INDEX ix_entries_uri; PRAGMA user_version = 4;");
 
         await using (var reopened = new SqliteCacheStore(path))
         {
             Assert.Single(await reopened.ListAsync(new CacheQuery { Uri = "https://api.example.test/users/1" }).ToListAsync());
         }
 
-        Assert.Equal(6L, await ScalarAsync(path, "PRAGMA user_version"));
+        Assert.Equal((long)SqliteSchema.Version, await ScalarAsync(path, "PRAGMA user_version"));
         Assert.Equal(1L, await ScalarAsync(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_entries_uri'"));
     }
 

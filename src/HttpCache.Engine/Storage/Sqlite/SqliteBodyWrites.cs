@@ -1,35 +1,35 @@
-using System.Buffers;
 using System.ComponentModel;
 using System.Diagnostics;
 
 namespace HttpCache.Engine.Storage.Sqlite;
 
 /// <summary>
-/// The SQL of streamed bodies (schema 3): registering a write, its chunks, finishing or abandoning it, and
-/// cleaning up after writers that died.
+/// The SQL of streamed bodies: registering a write, finishing or abandoning it, the body files a transaction left
+/// dead, and cleaning up after writers that died. The body itself is a file (<see cref="SqliteBodyFiles"/>, schema 7);
+/// entries streamed as chunks by schema 3 to 6 are still read (<see cref="Chunks"/>) and cleaned up.
 /// </summary>
 /// <remarks>
 /// <para>
-/// The invariant every statement keeps, each inside one transaction: a chunk exists only while its write is in
-/// <c>pending_writes</c> or an entry row points at it. A chunk is inserted only while its write is still pending
-/// (the insert checks, in the same statement); the commit removes the pending row and points the entry at the
-/// chunks in one transaction; abandoning and cleaning up remove the pending row and the chunks together; the
-/// triggers remove an entry's chunks with the entry. So chunks nobody points at are provably garbage.
+/// The invariant every statement keeps: a body file (or an older write's chunks) exists only while its write is in
+/// <c>pending_writes</c> or an entry row points at it, but for the moment between a transaction that stops pointing
+/// at it and the file's deletion right after that commits. A write registers itself before it creates its file; the
+/// commit removes the pending row and points the entry at the file in one transaction; abandoning and cleaning up
+/// remove the pending row, then the file; the triggers record an entry's file in <c>dead_bodies</c> when the entry
+/// goes or is replaced, and the store takes those ids in the same transaction and deletes the files once it commits.
+/// So a file nobody points at is provably garbage: one a crash left between a commit and a deletion is swept
+/// when a store next opens the database (<see cref="SqliteBodyFiles.SweepOrphans"/>).
 /// </para>
 /// <para>
-/// A write whose process crashed stays pending. It is taken for abandoned, and deleted with its chunks, when
+/// A write whose process crashed stays pending. It is taken for abandoned, and deleted with its file, when
 /// it has been pending for longer than <see cref="AbandonedAfter"/>, or, when a store opens the file, when its
 /// owner (machine, process id and process start time) is a process of this machine that is no longer running.
 /// A writer whose write was taken for abandoned while it was still alive (a download slower than a day, a
-/// process in another PID namespace under the same host name) fails its next chunk or its commit: its body is
-/// not stored, and nothing is damaged.
+/// process in another PID namespace under the same host name) fails its commit: its body is not stored, and
+/// nothing is damaged.
 /// </para>
 /// </remarks>
 internal static class SqliteBodyWrites
 {
-    /// <summary>The size of one chunk, and so the most body bytes a write or a read holds in memory.</summary>
-    public const int ChunkSize = 1024 * 1024;
-
     /// <summary>How long a write may stay pending before any store takes it for abandoned.</summary>
     public static readonly TimeSpan AbandonedAfter = TimeSpan.FromDays(1);
 
@@ -38,15 +38,11 @@ internal static class SqliteBodyWrites
 
     private const string BeginSql = "INSERT INTO pending_writes (key, owner, started_at) VALUES ($key, $owner, $startedAt) RETURNING id";
 
-    // In one statement, so a write taken for abandoned can never gain a chunk again.
-    private const string InsertChunkSql = """
-        INSERT INTO body_chunks (write_id, seq, data)
-        SELECT $writeId, $seq, $data WHERE EXISTS (SELECT 1 FROM pending_writes WHERE id = $writeId)
-        """;
-
     private const string FinishSql = "DELETE FROM pending_writes WHERE id = $writeId";
     private const string DeleteChunksSql = "DELETE FROM body_chunks WHERE write_id = $writeId";
     private const string ChunksSql = "SELECT rowid, seq, length(data) FROM body_chunks WHERE write_id = $writeId ORDER BY seq";
+    private const string TakeDeadBodiesSql = "DELETE FROM dead_bodies RETURNING write_id";
+    private const string AnyDeadBodySql = "SELECT 1 FROM dead_bodies LIMIT 1";
 
     private const string StalePendingSql = "SELECT id, owner, started_at FROM pending_writes WHERE started_at < $cutoff";
     private const string AllPendingSql = "SELECT id, owner, started_at FROM pending_writes";
@@ -80,24 +76,14 @@ internal static class SqliteBodyWrites
     public static string OwnerOfThisProcess => $"{ThisProcess.Value.Machine}|{ThisProcess.Value.Pid}|{ThisProcess.Value.StartTicks}";
 
     /// <summary>Registers a new write (after cleaning up writes pending for too long) and returns its id.</summary>
-    public static long Begin(PooledConnection connection, string key, DateTimeOffset now)
+    public static long Begin(PooledConnection connection, SqliteBodyFiles files, string key, DateTimeOffset now)
     {
-        CleanUp(connection, now, atOpen: false);
+        CleanUp(connection, files, now, atOpen: false);
         var command = connection.Command(BeginSql);
         command.Parameters.AddWithValue("$key", key);
         command.Parameters.AddWithValue("$owner", OwnerOfThisProcess);
         command.Parameters.AddWithValue("$startedAt", now.UtcTicks);
         return (long)command.ExecuteScalar()!;
-    }
-
-    /// <summary>Adds one chunk; false when the write is no longer pending (it was taken for abandoned).</summary>
-    public static bool InsertChunk(PooledConnection connection, long writeId, long seq, byte[] data)
-    {
-        var command = connection.Command(InsertChunkSql);
-        command.Parameters.AddWithValue("$writeId", writeId);
-        command.Parameters.AddWithValue("$seq", seq);
-        command.Parameters.AddWithValue("$data", data);
-        return command.ExecuteNonQuery() == 1;
     }
 
     /// <summary>Inside the commit's transaction: the write stops being pending; false when it no longer was.</summary>
@@ -108,7 +94,34 @@ internal static class SqliteBodyWrites
         return command.ExecuteNonQuery() == 1;
     }
 
-    /// <summary>Deletes a write's chunks (the caller is in a transaction, or it is one statement).</summary>
+    /// <summary>
+    /// <paramref name="work"/> in a write transaction that also takes the body files it left dead (entries it removed
+    /// or replaced); they are deleted once it commits. Every write that can remove or replace an entry goes through here.
+    /// </summary>
+    public static T InWriteTransactionFreeingBodies<TState, T>(PooledConnection connection, SqliteBodyFiles files, TState state, Func<PooledConnection, TState, T> work)
+    {
+        var (result, dead) = connection.InWriteTransaction((state, work), static (c, s) => (s.work(c, s.state), TakeDeadBodies(c)));
+        if (dead is not null)
+        {
+            files.Delete(dead);
+        }
+
+        return result;
+    }
+
+    private static List<long>? TakeDeadBodies(PooledConnection connection)
+    {
+        List<long>? dead = null;
+        using var reader = connection.Command(TakeDeadBodiesSql).ExecuteReader();
+        while (reader.Read())
+        {
+            (dead ??= []).Add(reader.GetInt64(0));
+        }
+
+        return dead;
+    }
+
+    /// <summary>Deletes a write's chunks (an older version's write: the caller is in a transaction, or it is one statement).</summary>
     public static void DeleteChunks(PooledConnection connection, long writeId)
     {
         var command = connection.Command(DeleteChunksSql);
@@ -117,19 +130,12 @@ internal static class SqliteBodyWrites
     }
 
     /// <summary>
-    /// Gives up a write: its pending row and its chunks go together. A write no longer pending (committed, or
-    /// already cleaned up) is left alone: its chunks, if any, belong to an entry now.
+    /// Gives up a write its writer never committed, once its file is deleted (first, so that it never outlives the
+    /// pending row): the row goes, unless a cleanup took it already. Should the row stay (the database locked past the
+    /// busy timeout, the store closed), a later cleanup deletes it.
     /// </summary>
     public static void Abandon(PooledConnection connection, long writeId) =>
-        connection.InWriteTransaction(writeId, static (c, writeId) =>
-        {
-            if (Finish(c, writeId))
-            {
-                DeleteChunks(c, writeId);
-            }
-
-            return 0;
-        });
+        connection.InWriteTransaction(writeId, static (c, writeId) => Finish(c, writeId));
 
     /// <summary>A streamed entry's chunks in order, as rowids and lengths, checked to be numbered 0, 1, 2… without a gap.</summary>
     public static List<(long RowId, long Length)> Chunks(PooledConnection connection, long writeId)
@@ -154,12 +160,12 @@ internal static class SqliteBodyWrites
     }
 
     /// <summary>
-    /// Deletes writes pending for longer than <see cref="AbandonedAfter"/>, and with <paramref name="atOpen"/> also
-    /// writes whose owning process is gone and chunks that nothing points at. Looks first without the write lock,
-    /// so the common case (nothing to do) costs one read; each deletion is checked again under the lock.
-    /// Returns how many writes were deleted.
+    /// Deletes writes pending for longer than <see cref="AbandonedAfter"/> (their rows, then their files), and with
+    /// <paramref name="atOpen"/> also writes whose owning process is gone, chunks and body files that nothing points
+    /// at, and files recorded dead but not deleted. Looks first without the write lock, so the common case (nothing to
+    /// do) costs one read; each deletion is checked again under the lock. Returns how many writes were deleted.
     /// </summary>
-    public static int CleanUp(PooledConnection connection, DateTimeOffset now, bool atOpen)
+    public static int CleanUp(PooledConnection connection, SqliteBodyFiles files, DateTimeOffset now, bool atOpen)
     {
         var cutoff = (now - AbandonedAfter).UtcTicks;
         var abandoned = new List<(long Id, long StartedAt)>();
@@ -182,34 +188,47 @@ internal static class SqliteBodyWrites
         }
 
         var orphans = atOpen && connection.Command(AnyOrphanSql).ExecuteScalar() is not null;
-        if (abandoned.Count == 0 && !orphans)
+        var reaped = new List<long>();
+        if (abandoned.Count > 0 || orphans)
         {
-            return 0;
+            connection.InWriteTransaction((abandoned, orphans, reaped), static (c, s) =>
+            {
+                foreach (var (id, startedAt) in s.abandoned)
+                {
+                    // Still the same pending write: not committed or abandoned meanwhile.
+                    var reap = c.Command(ReapSql);
+                    reap.Parameters.AddWithValue("$writeId", id);
+                    reap.Parameters.AddWithValue("$startedAt", startedAt);
+                    if (reap.ExecuteNonQuery() == 1)
+                    {
+                        // An older version's write has chunks; this version's has a file, deleted once this commits.
+                        DeleteChunks(c, id);
+                        s.reaped.Add(id);
+                    }
+                }
+
+                if (s.orphans)
+                {
+                    c.Execute(DeleteOrphansSql);
+                }
+
+                return 0;
+            });
+            files.Delete(reaped);
         }
 
-        return connection.InWriteTransaction((abandoned, orphans), static (c, s) =>
+        if (atOpen)
         {
-            var removed = 0;
-            foreach (var (id, startedAt) in s.abandoned)
+            if (connection.Command(AnyDeadBodySql).ExecuteScalar() is not null)
             {
-                // Still the same pending write: not committed or abandoned meanwhile.
-                var reap = c.Command(ReapSql);
-                reap.Parameters.AddWithValue("$writeId", id);
-                reap.Parameters.AddWithValue("$startedAt", startedAt);
-                if (reap.ExecuteNonQuery() == 1)
-                {
-                    DeleteChunks(c, id);
-                    removed++;
-                }
+                // Recorded by a statement run outside a store (by hand): taken, and their files deleted.
+                InWriteTransactionFreeingBodies(connection, files, 0, static (_, _) => 0);
             }
 
-            if (s.orphans)
-            {
-                c.Execute(DeleteOrphansSql);
-            }
+            files.SweepOrphans(connection);
+        }
 
-            return removed;
-        });
+        return reaped.Count;
     }
 
     /// <summary>
@@ -254,32 +273,30 @@ internal static class SqliteBodyWrites
 }
 
 /// <summary>
-/// One streamed write into a <see cref="SqliteCacheStore"/>: the body is gathered into a chunk (a buffer that
-/// grows to <see cref="SqliteBodyWrites.ChunkSize"/>), and each full chunk is written in a statement of its own.
-/// Calls are serialized by a lock, so a dispose from another thread (the engine's abandon) waits for a write in
-/// progress instead of pulling the buffer from under it.
+/// One streamed write into a <see cref="SqliteCacheStore"/>: the body goes into its file as it arrives (through the
+/// file's own 64 KiB buffer, never gathered in memory), and the commit makes it an entry in one transaction. Calls
+/// are serialized by a lock, so a dispose from another thread (the engine's abandon) waits for a write in progress
+/// instead of closing the file under it.
 /// </summary>
 internal sealed class SqliteBodyWriter : ICacheBodyWriter
 {
-    private const int InitialBuffer = 64 * 1024;
-
     private readonly SqliteCacheStore _store;
+    private readonly SqliteBodyFiles _files;
     private CacheRecord _record;
     private readonly long _writeId;
     private readonly StoreLimits? _limits;
     private readonly object _gate = new();
-    private byte[]? _buffer;
-    private int _filled;
-    private long _nextSeq;
+    private FileStream? _file;
     private long _length;
-    private bool _tooLarge;
     private int _state; // 0 writing, 1 committed, 2 abandoned
 
-    public SqliteBodyWriter(SqliteCacheStore store, CacheRecord record, long writeId, StoreLimits? limits)
+    public SqliteBodyWriter(SqliteCacheStore store, SqliteBodyFiles files, CacheRecord record, long writeId, FileStream file, StoreLimits? limits)
     {
         _store = store;
+        _files = files;
         _record = record;
         _writeId = writeId;
+        _file = file;
         _limits = limits;
     }
 
@@ -317,9 +334,14 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
             lock (_gate)
             {
                 ThrowIfDone();
-                if (_filled > 0)
+                try
                 {
-                    Flush();
+                    // Closed, not synced: a read checks length and checksum, so a file a power loss cut is found damaged.
+                    CloseFile();
+                }
+                catch (IOException ex)
+                {
+                    throw Unwritable(ex);
                 }
 
                 if (metadata is not null)
@@ -329,11 +351,10 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
 
                 _store.Execute(this, static (connection, writer) =>
                 {
-                    SqliteCacheStore.CommitStreamed(connection, writer._record, writer._writeId, writer._length, writer._limits);
+                    SqliteCacheStore.CommitStreamed(connection, writer._files, writer._record, writer._writeId, writer._length, writer._limits);
                     return 0;
                 });
                 _state = 1;
-                ReleaseBuffer();
             }
 
             return Task.CompletedTask;
@@ -351,7 +372,7 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
             if (_state == 0)
             {
                 _state = 2;
-                ReleaseBuffer();
+                CloseUnwanted();
                 try
                 {
                     _store.Execute(_writeId, static (connection, writeId) =>
@@ -375,8 +396,9 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
     {
         ThrowIfDone();
         _length += data.Length;
-        if (_tooLarge)
+        if (_file is null)
         {
+            // Too large: nothing more is written.
             return;
         }
 
@@ -384,62 +406,45 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
         {
             // It can never be stored: nothing more is written, and what was written goes now. The commit then
             // removes the entry this write would have replaced, as SetAsync does for an entry too large.
-            _tooLarge = true;
-            _filled = 0;
-            ReleaseBuffer();
-            _store.Execute(_writeId, static (connection, writeId) =>
-            {
-                SqliteBodyWrites.DeleteChunks(connection, writeId);
-                return 0;
-            });
+            CloseUnwanted();
             return;
         }
 
-        while (!data.IsEmpty)
+        try
         {
-            _buffer ??= ArrayPool<byte>.Shared.Rent(InitialBuffer);
-            if (_filled == _buffer.Length)
-            {
-                if (_buffer.Length >= SqliteBodyWrites.ChunkSize)
-                {
-                    Flush();
-                }
-                else
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(SqliteBodyWrites.ChunkSize);
-                    _buffer.AsSpan(0, _filled).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(_buffer);
-                    _buffer = larger;
-                }
-            }
-
-            var room = Math.Min(_buffer.Length, SqliteBodyWrites.ChunkSize) - _filled;
-            var n = Math.Min(room, data.Length);
-            data[..n].CopyTo(_buffer.AsSpan(_filled));
-            _filled += n;
-            data = data[n..];
-            if (_filled == SqliteBodyWrites.ChunkSize)
-            {
-                Flush();
-            }
+            _file.Write(data);
+        }
+        catch (IOException ex)
+        {
+            throw Unwritable(ex);
         }
     }
 
-    private void Flush()
+    private CacheStoreException Unwritable(IOException ex) => new(
+        $"The body file '{_files.PathOf(_writeId)}' of the HTTP cache database '{_store.Location}' cannot be written (a full disk?): {ex.Message}",
+        ex,
+        CacheStoreFailure.Unwritable);
+
+    private void CloseFile()
     {
-        // A rented buffer may be longer than the chunk: the parameter binds the whole array, so a short one is copied.
-        var chunk = _buffer!.Length == _filled ? _buffer : _buffer.AsSpan(0, _filled).ToArray();
-        var inserted = _store.Execute((WriteId: _writeId, Seq: _nextSeq, Chunk: chunk), static (connection, s) =>
-            SqliteBodyWrites.InsertChunk(connection, s.WriteId, s.Seq, s.Chunk));
-        if (!inserted)
+        var file = _file;
+        _file = null;
+        file?.Dispose();
+    }
+
+    // The file of a body that will not be stored: closed, and deleted.
+    private void CloseUnwanted()
+    {
+        try
         {
-            throw new CacheStoreException(
-                $"The streamed write of entry '{_record.Key}' was taken for abandoned and cleaned up; it is not stored.",
-                failure: CacheStoreFailure.Other);
+            CloseFile();
+        }
+        catch (IOException)
+        {
+            // What it could not flush (a full disk) is not wanted anyway: the handle is closed all the same.
         }
 
-        _nextSeq++;
-        _filled = 0;
+        _files.Delete(_writeId);
     }
 
     private void ThrowIfDone()
@@ -447,15 +452,6 @@ internal sealed class SqliteBodyWriter : ICacheBodyWriter
         if (_state != 0)
         {
             throw new InvalidOperationException(_state == 1 ? "The streamed entry was already committed." : "The streamed write was abandoned.");
-        }
-    }
-
-    private void ReleaseBuffer()
-    {
-        if (_buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = null;
         }
     }
 }

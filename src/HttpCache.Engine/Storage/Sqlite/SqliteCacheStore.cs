@@ -24,14 +24,15 @@ namespace HttpCache.Engine.Storage.Sqlite;
 /// just written is never the one evicted for it: the write is its most recent use.
 /// </para>
 /// <para>
-/// Streamed bodies (<see cref="IStreamingCacheStore"/>, schema 3): a body of any size goes into the
-/// <c>body_chunks</c> table in 1 MiB chunks as it arrives, each in a short transaction of its own, and the commit
-/// points the entry row at them (<c>body_streamed</c>, <c>write_id</c>) in one transaction with the limits. Such an
-/// entry's row holds an empty body; <see cref="GetAsync"/>, <see cref="GetVariantsAsync"/> and listings never read
-/// its chunks, and <see cref="OpenBodyAsync"/> reads them one at a time. Its size (metadata and body) counts toward
-/// the limits and the running total like any other entry's. See <see cref="SqliteBodyWrites"/> for how writes a crash
-/// abandoned are cleaned up. Listings leave <see cref="CacheRecordInfo.BodyStreamed"/> unset: the column lies past
-/// the body blobs, which a listing never walks.
+/// Streamed bodies (<see cref="IStreamingCacheStore"/>, schema 7): a body of any size goes into a file of its own
+/// beside the database as it arrives (<see cref="SqliteBodyFiles"/>: <c>&lt;database&gt;.bodies/&lt;write id&gt;.body</c>),
+/// and the commit points the entry row at it (<c>body_streamed</c> = 2, <c>write_id</c>) in one transaction with the
+/// limits. Such an entry's row holds an empty body; <see cref="GetAsync"/>, <see cref="GetVariantsAsync"/> and listings
+/// never open its file, and <see cref="OpenBodyAsync"/> streams it. Its size (metadata and body) counts toward the
+/// limits and the running total like any other entry's. Entries streamed by schema 3 to 6 as rows of 1 MiB chunks
+/// (<c>body_streamed</c> = 1) are still read. See <see cref="SqliteBodyWrites"/> for how files stay tied to rows and
+/// how writes a crash abandoned are cleaned up. Listings leave <see cref="CacheRecordInfo.BodyStreamed"/> unset: the
+/// column lies past the body blobs, which a listing never walks.
 /// </para>
 /// </remarks>
 public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, IHostIndexedStore
@@ -126,8 +127,17 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
         """;
 
     private const string OpenBodySql = "SELECT body_streamed, write_id, size - length(metadata), body FROM entries WHERE key = $key";
+    private const string WriteIdSql = "SELECT write_id FROM entries WHERE key = $key";
+
+    // How often a reader looks again for a body whose entry was replaced between its row and its file.
+    private const int MaxOpenAttempts = 8;
+
+    // A streamed body's kind (body_streamed): chunk rows (schema 3 to 6) or a file (schema 7).
+    private const long StreamedAsChunks = 1;
+    private const long StreamedAsFile = 2;
 
     private readonly SqliteConnectionPool _pool;
+    private readonly SqliteBodyFiles _bodyFiles;
 
     // The file as opened, held so that a file replaced, deleted or emptied under the store is noticed (CheckFile).
     private readonly object _fileGate = new();
@@ -171,6 +181,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
         _limits = StoreLimitsRules.Normalize(limits, nameof(limits));
 
         Location = Path.GetFullPath(path);
+        _bodyFiles = new SqliteBodyFiles(Location);
         try
         {
             OwnerOnly.CreateDirectory(Path.GetDirectoryName(Location)!);
@@ -216,7 +227,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
         // otherwise) still opens, and the next store to open it, or a day later the next streamed write, cleans up.
         try
         {
-            Execute(0, static (connection, _) => SqliteBodyWrites.CleanUp(connection, DateTimeOffset.UtcNow, atOpen: true));
+            Execute(_bodyFiles, static (connection, files) => SqliteBodyWrites.CleanUp(connection, files, DateTimeOffset.UtcNow, atOpen: true));
         }
         catch (CacheStoreException)
         {
@@ -274,8 +285,8 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
     public Task SetAsync(CacheRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return Run((record, limits: _limits), static (connection, state) =>
-            connection.InWriteTransaction(state, static (c, state) =>
+        return Run((record, limits: _limits, files: _bodyFiles), static (connection, state) =>
+            SqliteBodyWrites.InWriteTransactionFreeingBodies(connection, state.files, state, static (c, state) =>
                 state.limits is null ? Upsert(c, state.record) : SetWithinLimits(c, state.record, state.limits)), cancellationToken);
     }
 
@@ -289,8 +300,8 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
             return SetAsync(records[0], cancellationToken);
         }
 
-        return Run((records, limits: _limits), static (connection, state) =>
-            connection.InWriteTransaction(state, static (c, state) =>
+        return Run((records, limits: _limits, files: _bodyFiles), static (connection, state) =>
+            SqliteBodyWrites.InWriteTransactionFreeingBodies(connection, state.files, state, static (c, state) =>
             {
                 foreach (var record in state.records)
                 {
@@ -312,12 +323,13 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
     public Task<int> RemoveAsync(CacheQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return Run(query, static (connection, query) =>
-        {
-            var command = connection.Command("DELETE FROM entries" + Where(query, afterCursor: false));
-            BindWhere(command, query);
-            return command.ExecuteNonQuery();
-        }, cancellationToken);
+        return Run((query, files: _bodyFiles), static (connection, state) =>
+            SqliteBodyWrites.InWriteTransactionFreeingBodies(connection, state.files, state.query, static (c, query) =>
+            {
+                var command = c.Command("DELETE FROM entries" + Where(query, afterCursor: false));
+                BindWhere(command, query);
+                return command.ExecuteNonQuery();
+            }), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -476,29 +488,44 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
 
     /// <inheritdoc />
     /// <remarks>
-    /// The body arrives in chunks of <see cref="SqliteBodyWrites.ChunkSize"/> bytes, each written in a short
-    /// transaction of its own as it comes (no transaction is held while the caller reads the network); they stay
-    /// invisible until <see cref="ICacheBodyWriter.CommitAsync"/>, which in one transaction points the entry row at
-    /// them, deletes the chunks of the entry it replaces and applies the limits. Only one chunk is in memory at a
-    /// time. A write is registered in <c>pending_writes</c>, so one a crash abandoned is cleaned up later (see
-    /// <see cref="SqliteBodyWrites"/>).
+    /// The body goes into its own file as it arrives, under its final name (no transaction is held while the caller
+    /// reads the network); it stays invisible until <see cref="ICacheBodyWriter.CommitAsync"/>, which in one transaction
+    /// points the entry row at it and applies the limits, then deletes the file of the entry it replaced. A write is
+    /// registered in <c>pending_writes</c> before its file is created, so one a crash abandoned is cleaned up later
+    /// (see <see cref="SqliteBodyWrites"/>).
     /// </remarks>
     public Task<ICacheBodyWriter> BeginWriteAsync(CacheRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         return Run(record, (connection, record) =>
         {
-            var writeId = SqliteBodyWrites.Begin(connection, record.Key, DateTimeOffset.UtcNow);
-            return (ICacheBodyWriter)new SqliteBodyWriter(this, record, writeId, _limits);
+            var writeId = SqliteBodyWrites.Begin(connection, _bodyFiles, record.Key, DateTimeOffset.UtcNow);
+            FileStream file;
+            try
+            {
+                file = _bodyFiles.Create(writeId);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _bodyFiles.Delete(writeId);
+                SqliteBodyWrites.Abandon(connection, writeId);
+                throw new CacheStoreException(
+                    $"The body file '{_bodyFiles.PathOf(writeId)}' of the HTTP cache database '{Location}' cannot be created: {ex.Message}", ex, CacheStoreFailure.Unwritable);
+            }
+
+            return (ICacheBodyWriter)new SqliteBodyWriter(this, _bodyFiles, record, writeId, file, _limits);
         }, cancellationToken);
     }
 
     /// <inheritdoc />
     /// <remarks>
-    /// A streamed body is read chunk by chunk (one chunk's pages at a time, straight into the caller's buffer)
-    /// inside one read transaction, so the stream reads the entry exactly as it was when opened even if it is
-    /// replaced or removed meanwhile. WAL mode lets writers go on; the price of a stream kept open long is a WAL
-    /// that cannot be checkpointed past it until it is disposed. A normal entry's body comes as a memory stream.
+    /// A streamed body's file is opened while a read transaction shows its row, and the transaction ends at once: the
+    /// open file is the reader's hold on it, so the stream reads the body exactly as it was when opened even if the
+    /// entry is replaced or removed meanwhile (its file is then deleted under the reader, which reads on). A file
+    /// missing or of another length than the row says fails as <see cref="CacheStoreFailure.Corrupt"/>; an entry
+    /// removed between its row and its file is null, as any entry gone. A body streamed as chunks (schema 3 to 6) is
+    /// read chunk by chunk inside one read transaction, which holds the WAL's checkpoints back until it is disposed. A
+    /// normal entry's body comes as a memory stream.
     /// </remarks>
     public Task<Stream?> OpenBodyAsync(string key, CancellationToken cancellationToken = default)
     {
@@ -510,7 +537,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
 
         try
         {
-            return Task.FromResult(OpenBody(key));
+            return Task.FromResult(OpenBody(key, attempt: 1));
         }
         catch (Exception ex)
         {
@@ -589,10 +616,11 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
             _pool.Clear();
             try
             {
-                ExecuteOnFile(Location, static (connection, location) =>
+                ExecuteOnFile((Location, _bodyFiles), static (connection, state) =>
                 {
-                    SqliteSchema.Ensure(connection, location);
-                    return 0;
+                    SqliteSchema.Ensure(connection, state.Location);
+                    // The body files of the database that went point nowhere now: garbage, as at any open.
+                    return SqliteBodyWrites.CleanUp(connection, state._bodyFiles, DateTimeOffset.UtcNow, atOpen: true);
                 });
                 _opened?.Dispose();
                 _opened = HoldFile();
@@ -685,9 +713,9 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
         return result;
     }
 
-    // The connection keeps its read transaction open inside the stream it returns; on every other way out it is
-    // given back (or closed, after a failure).
-    private Stream? OpenBody(string key)
+    // A chunk stream keeps the connection's read transaction open inside it; on every other way out the connection is
+    // given back (or closed, after a failure) before a body file is opened.
+    private Stream? OpenBody(string key, int attempt)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckFile();
@@ -701,11 +729,11 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
             throw Translate(ex);
         }
 
+        (long WriteId, long Length) file;
         try
         {
             connection.Execute("BEGIN");
-            bool streamed;
-            long writeId, bodyLength;
+            long kind, writeId, bodyLength;
             byte[]? body = null;
             var command = connection.Command(OpenBodySql);
             command.Parameters.AddWithValue("$key", key);
@@ -719,37 +747,103 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
                     return null;
                 }
 
-                streamed = reader.GetInt64(0) != 0;
+                kind = reader.GetInt64(0);
                 writeId = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
                 bodyLength = reader.GetInt64(2);
-                if (!streamed)
+                if (kind == 0)
                 {
                     body = Blob(reader, 3);
                 }
             }
 
-            if (!streamed)
+            if (kind != StreamedAsChunks)
             {
                 connection.Execute("COMMIT");
                 _pool.Return(connection);
-                return new MemoryStream(body!, writable: false);
-            }
+                if (kind != StreamedAsFile)
+                {
+                    return new MemoryStream(body!, writable: false);
+                }
 
-            var chunks = SqliteBodyWrites.Chunks(connection, writeId);
-            if (chunks.Sum(c => c.Length) != bodyLength)
+                file = (writeId, bodyLength);
+            }
+            else
             {
-                throw new CacheStoreException(
-                    $"The streamed body of entry '{key}' in the HTTP cache database '{Location}' is incomplete: its chunks hold {chunks.Sum(c => c.Length)} of {bodyLength} bytes.",
-                    failure: CacheStoreFailure.Corrupt);
-            }
+                var chunks = SqliteBodyWrites.Chunks(connection, writeId);
+                if (chunks.Sum(c => c.Length) != bodyLength)
+                {
+                    throw new CacheStoreException(
+                        $"The streamed body of entry '{key}' in the HTTP cache database '{Location}' is incomplete: its chunks hold {chunks.Sum(c => c.Length)} of {bodyLength} bytes.",
+                        failure: CacheStoreFailure.Corrupt);
+                }
 
-            return new SqliteChunkStream(this, connection, chunks, bodyLength);
+                return new SqliteChunkStream(this, connection, chunks, bodyLength);
+            }
         }
         catch (Exception ex)
         {
             connection.Dispose();
             throw ex is SqliteException sqlite ? Translate(sqlite) : ex;
         }
+
+        // The connection is back in the pool: what follows may fail without touching it.
+        return OpenFile(key, file.WriteId, file.Length, attempt);
+    }
+
+    // The file a row named. Missing, it is damage (deleted by hand, a database restored without its folder) while the
+    // entry still points at it. But the entry may have been replaced or removed since its row was read (its file is
+    // deleted right after that commits): then the body is the new version's, read as if asked again, or none.
+    private Stream? OpenFile(string key, long writeId, long bodyLength, int attempt)
+    {
+        FileStream? file;
+        try
+        {
+            file = _bodyFiles.Open(writeId);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CacheStoreException(
+                $"The body file '{_bodyFiles.PathOf(writeId)}' of entry '{key}' in the HTTP cache database '{Location}' cannot be opened: {ex.Message}", ex, CacheStoreFailure.Other);
+        }
+
+        if (file is null)
+        {
+            var now = Execute(key, static (connection, key) =>
+            {
+                var command = connection.Command(WriteIdSql);
+                command.Parameters.AddWithValue("$key", key);
+                return command.ExecuteScalar();
+            });
+            if (now is null)
+            {
+                return null;
+            }
+
+            if (now is long id && id == writeId)
+            {
+                throw new CacheStoreException(
+                    $"The body file '{_bodyFiles.PathOf(writeId)}' of entry '{key}' in the HTTP cache database '{Location}' is missing.",
+                    failure: CacheStoreFailure.Corrupt);
+            }
+
+            // Replaced each time between its row and its file: a writer this busy on one key is met as a failing store.
+            return attempt < MaxOpenAttempts
+                ? OpenBody(key, attempt + 1)
+                : throw new CacheStoreException(
+                    $"The body of entry '{key}' in the HTTP cache database '{Location}' was replaced {MaxOpenAttempts} times while it was being opened.",
+                    failure: CacheStoreFailure.Other);
+        }
+
+        if (file.Length != bodyLength)
+        {
+            var length = file.Length;
+            file.Dispose();
+            throw new CacheStoreException(
+                $"The body file '{_bodyFiles.PathOf(writeId)}' of entry '{key}' in the HTTP cache database '{Location}' holds {length} of its {bodyLength} bytes.",
+                failure: CacheStoreFailure.Corrupt);
+        }
+
+        return new SqliteBodyFileStream(file, bodyLength);
     }
 
     /// <summary>A connection a chunk stream is done with: its read transaction ends and it goes back to the pool.</summary>
@@ -788,7 +882,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
 
     private static int Upsert(PooledConnection connection, CacheRecord record) => Upsert(connection, record, null, record.Body.Length);
 
-    // writeId null: the body goes in the row. Otherwise the row points at the chunks of that write (an empty body
+    // writeId null: the body goes in the row. Otherwise the row points at that write's body file (an empty body
     // blob), and its size counts the streamed body's length. Runs inside the caller's write transaction: the
     // row and the running total change together.
     private static int Upsert(PooledConnection connection, CacheRecord record, long? writeId, long bodyLength)
@@ -828,7 +922,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
         parameters.AddWithValue("$lastAccessedAt", Ticks(record.LastAccessedAt));
         parameters.AddWithValue("$metadata", record.Metadata);
         parameters.AddWithValue("$body", writeId is null ? record.Body : []);
-        parameters.AddWithValue("$bodyStreamed", writeId is null ? 0L : 1L);
+        parameters.AddWithValue("$bodyStreamed", writeId is null ? 0L : StreamedAsFile);
         parameters.AddWithValue("$writeId", writeId is { } id ? id : DBNull.Value);
         return command.ExecuteNonQuery();
     }
@@ -836,11 +930,12 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
     /// <summary>
     /// The commit of a streamed write, inside its own <c>BEGIN IMMEDIATE</c>: the write leaves
     /// <c>pending_writes</c> (it fails when a cleanup already took it for abandoned), the entry row points at its
-    /// chunks (the triggers delete the chunks of the entry it replaces), and the limits apply as to any write.
+    /// file, and the limits apply as to any write. The files of the entry it replaced and of any it evicted are
+    /// deleted once it commits, and its own file too when it was too large to keep.
     /// </summary>
-    internal static void CommitStreamed(PooledConnection connection, CacheRecord record, long writeId, long bodyLength, StoreLimits? limits)
+    internal static void CommitStreamed(PooledConnection connection, SqliteBodyFiles files, CacheRecord record, long writeId, long bodyLength, StoreLimits? limits)
     {
-        connection.InWriteTransaction((record, writeId, bodyLength, limits), static (c, s) =>
+        var stored = SqliteBodyWrites.InWriteTransactionFreeingBodies(connection, files, (record, writeId, bodyLength, limits), static (c, s) =>
         {
             if (!SqliteBodyWrites.Finish(c, s.writeId))
             {
@@ -852,17 +947,27 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
             if (s.limits is not null && StoreLimitsRules.TooLargeAlone(s.limits, s.record.Metadata.Length + s.bodyLength))
             {
                 // Not stored; an older version of the entry goes too, since the caller replaced it.
-                SqliteBodyWrites.DeleteChunks(c, s.writeId);
                 var delete = c.Command(DeleteKeySql);
                 delete.Parameters.AddWithValue("$key", s.record.Key);
                 delete.ExecuteNonQuery();
-                return 0;
+                return false;
             }
 
-            return s.limits is null
-                ? Upsert(c, s.record, s.writeId, s.bodyLength)
-                : StoreWithinLimits(c, s.record, s.writeId, s.bodyLength, s.limits);
+            if (s.limits is null)
+            {
+                Upsert(c, s.record, s.writeId, s.bodyLength);
+            }
+            else
+            {
+                StoreWithinLimits(c, s.record, s.writeId, s.bodyLength, s.limits);
+            }
+
+            return true;
         });
+        if (!stored)
+        {
+            files.Delete(writeId);
+        }
     }
 
     // Runs inside BEGIN IMMEDIATE: no other writer, in any process, can slip between the write, the look at

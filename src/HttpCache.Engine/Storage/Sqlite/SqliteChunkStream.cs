@@ -9,7 +9,7 @@ namespace HttpCache.Engine.Storage.Sqlite;
 /// meanwhile; disposing it ends the transaction and gives the connection back. Read-only, forward-only, and
 /// for one reader at a time, as any stream.
 /// </summary>
-internal sealed class SqliteChunkStream : Stream
+internal sealed class SqliteChunkStream : InPlaceReadStream
 {
     private readonly SqliteCacheStore _store;
     private readonly List<(long RowId, long Length)> _chunks;
@@ -29,20 +29,10 @@ internal sealed class SqliteChunkStream : Stream
 
     public override bool CanRead => _connection is not null;
 
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     /// <summary>The body's length, known from the entry.</summary>
     public override long Length => _length;
 
     public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
-    }
 
     public override int Read(Span<byte> buffer)
     {
@@ -83,40 +73,6 @@ internal sealed class SqliteChunkStream : Stream
             throw new IOException($"Reading a streamed body from the HTTP cache database '{_store.Location}' failed: {ex.Message}", _store.Translate(ex));
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    }
-
-    // SQLite reads synchronously; a chunk's pages come from the file or its cache, never from the network.
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<int>(cancellationToken);
-        }
-
-        try
-        {
-            return ValueTask.FromResult(Read(buffer.Span));
-        }
-        catch (Exception ex)
-        {
-            return ValueTask.FromException<int>(ex);
-        }
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
