@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using HttpCache.Engine.Storage;
 using HttpCache.Engine.Storage.Redis;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace HttpCache.Engine.Tests.Storage;
@@ -105,5 +106,35 @@ public abstract partial class RedisCacheStoreTestsBase
         Assert.Equal(CacheStoreFailure.Corrupt, error.Failure);
         Assert.NotNull(await Store.GetAsync("good1"));
         Assert.NotNull(await Store.GetAsync("good2"));
+    }
+
+    [Fact]
+    public async Task A_batch_gives_its_entries_the_TTLs_one_by_one_writes_give()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = OpenStore(clock: clock);
+        var keys = new RedisKeyLayout(Namespace);
+        var now = clock.GetUtcNow();
+        await store.SetAsync(Record("gone", primaryKey: "G", keepUntil: now.AddHours(1), body: "old"));
+
+        await ((ICacheStore)store).SetManyAsync(
+        [
+            Record("k1", primaryKey: "P", keepUntil: now.AddHours(1)),
+            Record("k2", primaryKey: "P", keepUntil: now.AddHours(3)),
+            Record("k3", primaryKey: "Q"),
+            // Its keep-until has passed: not kept, and the older entry of its key goes.
+            Record("gone", primaryKey: "G", keepUntil: now.AddSeconds(-1), body: "new"),
+        ]);
+
+        Assert.InRange(await TtlAsync(keys.Entry("P", "k1")), 3600 - 5, 3600);
+        Assert.InRange(await TtlAsync(keys.Index("k1")), 3600 - 5, 3600);
+        Assert.InRange(await TtlAsync(keys.Entry("P", "k2")), (3 * 3600) - 5, 3 * 3600);
+        Assert.InRange(await TtlAsync(keys.Variants("P")), (3 * 3600) - 5, 3 * 3600);
+        Assert.Equal(-1, await TtlAsync(keys.Entry("Q", "k3")));
+        Assert.Equal(-1, await TtlAsync(keys.Index("k3")));
+        Assert.Equal(-1, await TtlAsync(keys.Variants("Q")));
+        Assert.Null(await store.GetAsync("gone"));
+        Assert.Empty(await store.GetVariantsAsync("G"));
+        Assert.Equal(3, (await store.GetInventoryAsync()).Entries);
     }
 }
