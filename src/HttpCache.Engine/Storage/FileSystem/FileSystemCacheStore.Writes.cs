@@ -265,7 +265,8 @@ public sealed partial class FileSystemCacheStore
     {
         _index?.Sync(lease);
         var shard = FileSystemNames.ShardOf(name);
-        var old = ReadMeta(name, withMetadata: false);
+        // Looked for first: a new entry (most writes) would otherwise pay for a FileNotFoundException.
+        var old = File.Exists(MetaPath(name)) ? ReadMeta(name, withMetadata: false) : null;
         if (metaBytes is null)
         {
             // Larger than MaxBytes on its own: not stored, and an older version of it goes, since it was replaced.
