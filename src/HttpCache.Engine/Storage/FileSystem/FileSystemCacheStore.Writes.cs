@@ -16,18 +16,24 @@ public sealed partial class FileSystemCacheStore
         ArgumentNullException.ThrowIfNull(record);
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        var name = FileSystemNames.Of(record.Key);
-        var tooLarge = TooLarge(record, record.Body.Length);
-        var meta = MetaOf(record, record.Body.Length, tooLarge ? 0 : XxHash3.HashToUInt64(record.Body), streamed: false);
-
-        // Serialized before the lock is taken: the lock is held only for the file operations.
-        var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
-        await WithLockAsync((record, name, meta, metaBytes), (lease, state) =>
+        var entry = Prepare(record);
+        await WithLockAsync(entry, (lease, entry) =>
         {
-            Write(lease, state.record.PrimaryKey, state.name, state.meta, state.metaBytes, path => WriteAtomic(path, state.record.Body));
+            Write(lease, entry.Record.PrimaryKey, entry.Name, entry.Meta, entry.MetaBytes, path => WriteAtomic(path, entry.Record.Body));
             return 0;
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    // A whole entry's name, meta and meta file (null when it is too large to store), made before the lock is taken: the
+    // lock is held only for the file operations.
+    private PreparedEntry Prepare(CacheRecord record)
+    {
+        var tooLarge = TooLarge(record, record.Body.Length);
+        var meta = MetaOf(record, record.Body.Length, tooLarge ? 0 : XxHash3.HashToUInt64(record.Body), streamed: false);
+        return new PreparedEntry(record, FileSystemNames.Of(record.Key), meta, tooLarge ? null : EntryFile.Serialize(meta));
+    }
+
+    private readonly record struct PreparedEntry(CacheRecord Record, string Name, EntryMeta Meta, byte[]? MetaBytes);
 
     /// <inheritdoc />
     /// <remarks>
@@ -41,13 +47,11 @@ public sealed partial class FileSystemCacheStore
         ArgumentNullException.ThrowIfNull(records);
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        var prepared = new List<(CacheRecord Record, string Name, EntryMeta Meta, byte[]? MetaBytes)>(records.Count);
+        var prepared = new List<PreparedEntry>(records.Count);
         foreach (var record in records)
         {
             ArgumentNullException.ThrowIfNull(record, nameof(records));
-            var tooLarge = TooLarge(record, record.Body.Length);
-            var meta = MetaOf(record, record.Body.Length, tooLarge ? 0 : XxHash3.HashToUInt64(record.Body), streamed: false);
-            prepared.Add((record, FileSystemNames.Of(record.Key), meta, tooLarge ? null : EntryFile.Serialize(meta)));
+            prepared.Add(Prepare(record));
         }
 
         List<Exception>? failures = null;
