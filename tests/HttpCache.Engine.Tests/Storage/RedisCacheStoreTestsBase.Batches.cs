@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using HttpCache.Engine.Storage;
 using HttpCache.Engine.Storage.Redis;
 using Microsoft.Extensions.Time.Testing;
@@ -7,64 +6,12 @@ using StackExchange.Redis;
 namespace HttpCache.Engine.Tests.Storage;
 
 /// <summary>
-/// Batched writes on Redis (what the background writer hands the store): pipelined, whichever servers of a Cluster
-/// the entries live on, and an entry that fails does not take the others with it.
+/// Batched writes on Redis (what the background writer hands the store), on a standalone server and a Cluster: an
+/// entry that fails does not take the others with it, and TTLs are those of single writes. That a batch is pipelined
+/// is shown on a server of its own (<see cref="RedisBatchPipelineTests"/>).
 /// </summary>
 public abstract partial class RedisCacheStoreTestsBase
 {
-    private static readonly TimeSpan PipelineDeadline = TimeSpan.FromSeconds(20);
-
-    [Fact]
-    public async Task A_batch_sends_every_entry_before_any_reply_comes_back()
-    {
-        const int entries = 24;
-        // A connection of its own, so its command counter counts this batch alone; timeouts longer than the pause.
-        var store = new RedisCacheStore(Redis.Configuration + ",connectTimeout=10000,asyncTimeout=60000,syncTimeout=60000", Namespace, null, ContractClock());
-        _extraStores.Add(store);
-        await store.SetAsync(Record("warm-up", primaryKey: "W"));
-        var primaries = Redis.Connection.GetServers().Where(s => s.IsConnected && !s.IsReplica).ToList();
-        var before = RedisCallerThreads.Operations(store.Connection);
-
-        // The barrier: every primary holds every write (scripts included) until it is unpaused.
-        foreach (var primary in primaries)
-        {
-            await primary.ExecuteAsync("CLIENT", "PAUSE", "60000", "WRITE");
-        }
-
-        Task writing;
-        long sent;
-        try
-        {
-            writing = ((ICacheStore)store).SetManyAsync(Enumerable.Range(0, entries).Select(i => Record($"k{i}", primaryKey: $"{i:x32}")).ToList());
-
-            // Each entry's index and entry script are sent at once, though no server has answered yet. One by one, the
-            // first entry's two commands would be all there is until the servers answer.
-            var watch = Stopwatch.StartNew();
-            while ((sent = RedisCallerThreads.Operations(store.Connection) - before) < 2 * entries && watch.Elapsed < PipelineDeadline)
-            {
-                await Task.Delay(10);
-            }
-
-            Assert.False(writing.IsCompleted);
-        }
-        finally
-        {
-            foreach (var primary in primaries)
-            {
-                await primary.ExecuteAsync("CLIENT", "UNPAUSE");
-            }
-        }
-
-        Assert.True(sent >= 2 * entries, $"{sent} commands sent before any reply, for {entries} entries");
-        await writing;
-        for (var i = 0; i < entries; i++)
-        {
-            Assert.Equal($"k{i}", Assert.Single(await store.GetVariantsAsync($"{i:x32}")).Key);
-        }
-
-        Assert.Equal(entries + 1, (await store.GetInventoryAsync()).Entries);
-    }
-
     [Fact]
     public async Task An_entry_of_a_batch_that_fails_leaves_the_others_written_and_the_batch_says_so()
     {
