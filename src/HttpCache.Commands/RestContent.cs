@@ -17,12 +17,12 @@ internal readonly record struct RestValue(bool HasValue, object? Value, string K
 /// </summary>
 internal static class RestContent
 {
-    // Converted JSON by cache key, with the body it came from: a hit on the same stored body gets a copy of the
-    // objects instead of a second parse. Bounded in entries and bytes; past either bound it starts again.
+    // Converted JSON by cache key, with the body it came from: a hit on the same stored body gets new objects built from
+    // the kept shape instead of a second parse. Bounded in entries and bytes; past either bound it starts again.
     private const int ReusableBodyLimit = 64 * 1024;
     private const int ReusedEntriesLimit = 1024;
     private const long ReusedBytesLimit = 16 * 1024 * 1024;
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (byte[] Body, object? Value)> Converted = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (byte[] Body, object? Shape)> Converted = new(StringComparer.Ordinal);
     private static long convertedBytes;
 
     private delegate object? ConvertFromJson(string input, out ErrorRecord? error);
@@ -39,7 +39,7 @@ internal static class RestContent
 
     /// <summary>
     /// <see cref="Convert"/> for a body the cache keyed: JSON already converted from the same bytes under the same key
-    /// is copied (new objects and arrays, the same immutable values) rather than parsed again.
+    /// is built again from its kept shape (new objects and arrays, the same immutable values) rather than parsed again.
     /// </summary>
     public static RestValue Convert(string cacheKey, byte[] body, Func<string> text, string? mediaType)
     {
@@ -50,7 +50,7 @@ internal static class RestContent
 
         if (Converted.TryGetValue(cacheKey, out var known) && known.Body.AsSpan().SequenceEqual(body))
         {
-            return new RestValue(true, Copy(known.Value), "Json");
+            return new RestValue(true, Build(known.Shape), "Json");
         }
 
         var converted = Convert(text(), mediaType);
@@ -62,7 +62,7 @@ internal static class RestContent
                 Interlocked.Exchange(ref convertedBytes, body.Length);
             }
 
-            Converted[cacheKey] = (body.ToArray(), Copy(converted.Value));
+            Converted[cacheKey] = (body.ToArray(), Shape(converted.Value));
         }
 
         return converted;
@@ -72,7 +72,7 @@ internal static class RestContent
     internal static bool HasConverted(string cacheKey) => Converted.ContainsKey(cacheKey);
 
     // What PowerShell's JSON converter gives: PSCustomObjects, object[] arrays and immutable values. Anything else is
-    // never kept, so a copy can never share something the caller could change.
+    // never kept, so what is built from a shape can never share something the caller could change.
     private static bool IsCopyable(object? value) => value switch
     {
         null or string or bool or long or int or double or decimal or DateTime or DateTimeOffset or System.Numerics.BigInteger => true,
@@ -81,28 +81,68 @@ internal static class RestContent
         _ => false,
     };
 
-    private static object? Copy(object? value)
+    // An object's property names and the shapes of their values, read once: building from it does not go through
+    // PSObject's member lookup (its adapters and type data), which costs more than the building itself.
+    private sealed class ObjectShape(string[] names, object?[] values)
+    {
+        public string[] Names { get; } = names;
+
+        public object?[] Values { get; } = values;
+    }
+
+    // Objects become ObjectShapes, arrays arrays of shapes; values stay as they are (no JSON value is an object?[] or
+    // an ObjectShape, so nothing is taken for another).
+    private static object? Shape(object? value)
     {
         switch (value)
         {
             case PSObject { BaseObject: PSCustomObject } custom:
-                var copy = new PSObject();
-                foreach (var property in custom.Properties)
+                var properties = custom.Properties.ToList();
+                var names = new string[properties.Count];
+                var values = new object?[properties.Count];
+                for (var i = 0; i < properties.Count; i++)
                 {
-                    copy.Properties.Add(new PSNoteProperty(property.Name, Copy(property.Value)));
+                    names[i] = properties[i].Name;
+                    values[i] = Shape(properties[i].Value);
                 }
 
-                return copy;
+                return new ObjectShape(names, values);
             case object?[] array:
                 var items = new object?[array.Length];
                 for (var i = 0; i < array.Length; i++)
                 {
-                    items[i] = Copy(array[i]);
+                    items[i] = Shape(array[i]);
                 }
 
                 return items;
             default:
                 return value;
+        }
+    }
+
+    private static object? Build(object? shape)
+    {
+        switch (shape)
+        {
+            case ObjectShape custom:
+                var built = new PSObject();
+                for (var i = 0; i < custom.Names.Length; i++)
+                {
+                    // Pre-validated: PowerShell's converter accepted these names on this object when it made the original.
+                    built.Properties.Add(new PSNoteProperty(custom.Names[i], Build(custom.Values[i])), preValidated: true);
+                }
+
+                return built;
+            case object?[] array:
+                var items = new object?[array.Length];
+                for (var i = 0; i < array.Length; i++)
+                {
+                    items[i] = Build(array[i]);
+                }
+
+                return items;
+            default:
+                return shape;
         }
     }
 

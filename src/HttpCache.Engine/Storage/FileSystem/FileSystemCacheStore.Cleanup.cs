@@ -137,6 +137,12 @@ public sealed partial class FileSystemCacheStore
     private void DeleteMarker(string primaryName, string name)
     {
         var folder = VariantsFolder(primaryName);
+        if (!Directory.Exists(folder))
+        {
+            // Nothing to delete (an entry named after its primary key has no marker): no exception to pay for.
+            return;
+        }
+
         try
         {
             File.Delete(Path.Combine(folder, name));

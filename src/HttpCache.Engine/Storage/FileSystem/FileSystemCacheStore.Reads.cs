@@ -15,12 +15,7 @@ public sealed partial class FileSystemCacheStore
         ArgumentNullException.ThrowIfNull(primaryKey);
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        var names = Guarded(() => NamesIn(VariantsFolder(FileSystemNames.Of(primaryKey))));
-        if (names.Count == 0)
-        {
-            return [];
-        }
-
+        var names = Guarded(() => VariantNames(primaryKey));
         var variants = new List<CacheRecord>(names.Count);
         foreach (var name in names)
         {
@@ -137,7 +132,7 @@ public sealed partial class FileSystemCacheStore
         IEnumerable<string> names = query.Key is not null
             ? [FileSystemNames.Of(query.Key)]
             : query.PrimaryKey is not null
-                ? NamesIn(VariantsFolder(FileSystemNames.Of(query.PrimaryKey)))
+                ? VariantNames(query.PrimaryKey)
                 : AllNames();
 
         foreach (var name in names)
@@ -198,9 +193,31 @@ public sealed partial class FileSystemCacheStore
         }
     }
 
-    // The variant markers in one primary key's folder (none when it does not exist).
+    // The entries that may be variants of a primary key: the one named after the primary key itself (a response
+    // without Vary, whose key is its primary key: nearly every entry), which has no marker, and those the primary
+    // key's folder holds markers for. The caller checks each meta file's primary key. Stores written before the
+    // self-named entry lost its marker may still have one: it is listed once.
+    private List<string> VariantNames(string primaryKey)
+    {
+        var primaryName = FileSystemNames.Of(primaryKey);
+        var names = NamesIn(VariantsFolder(primaryName));
+        if (!names.Contains(primaryName, StringComparer.Ordinal) && File.Exists(MetaPath(primaryName)))
+        {
+            names.Insert(0, primaryName);
+        }
+
+        return names;
+    }
+
+    // The variant markers in one primary key's folder (none when it does not exist). Looked for first: a miss (or a
+    // hit on an entry without markers) would otherwise pay for an exception, tens of microseconds in a new process.
     private static List<string> NamesIn(string folder)
     {
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+
         try
         {
             return Directory.EnumerateFiles(folder)

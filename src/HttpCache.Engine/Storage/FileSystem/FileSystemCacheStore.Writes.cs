@@ -15,18 +15,82 @@ public sealed partial class FileSystemCacheStore
         ArgumentNullException.ThrowIfNull(record);
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        var name = FileSystemNames.Of(record.Key);
-        var tooLarge = TooLarge(record, record.Body.Length);
-        var meta = MetaOf(record, tooLarge ? new BodyChecksum(record.Body.Length, 0, BodyChecksum.Written) : BodyChecksum.Of(record.Body), streamed: false);
-
-        // Serialized before the lock is taken: the lock is held only for the file operations.
-        var metaBytes = tooLarge ? null : EntryFile.Serialize(meta);
-        await WithLockAsync((record, name, meta, metaBytes), (lease, state) =>
+        var entry = Prepare(record);
+        await WithLockAsync(entry, (lease, entry) =>
         {
-            Write(lease, state.record.PrimaryKey, state.name, state.meta, state.metaBytes, path => WriteAtomic(path, state.record.Body));
+            Write(lease, entry.Record.PrimaryKey, entry.Name, entry.Meta, entry.MetaBytes, path => WriteAtomic(path, entry.Record.Body));
             return 0;
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    // A whole entry's name, meta and meta file (null when it is too large to store), made before the lock is taken: the
+    // lock is held only for the file operations.
+    private PreparedEntry Prepare(CacheRecord record)
+    {
+        var tooLarge = TooLarge(record, record.Body.Length);
+        var meta = MetaOf(record, tooLarge ? new BodyChecksum(record.Body.Length, 0, BodyChecksum.Written) : BodyChecksum.Of(record.Body), streamed: false);
+        return new PreparedEntry(record, FileSystemNames.Of(record.Key), meta, tooLarge ? null : EntryFile.Serialize(meta));
+    }
+
+    private readonly record struct PreparedEntry(CacheRecord Record, string Name, EntryMeta Meta, byte[]? MetaBytes);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The folder's lock is taken once for up to <see cref="LockedBatch"/> entries instead of once an entry (each take
+    /// opens the lock file and reads and writes its journal), and hashes and meta files are made before it is taken.
+    /// Each entry is still written as <see cref="SetAsync"/> writes it, its files renamed into place. An entry that
+    /// fails does not stop the others; the call then throws for the first failure, saying how many failed.
+    /// </remarks>
+    public async Task SetManyAsync(IReadOnlyList<CacheRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        var prepared = new List<PreparedEntry>(records.Count);
+        foreach (var record in records)
+        {
+            ArgumentNullException.ThrowIfNull(record, nameof(records));
+            prepared.Add(Prepare(record));
+        }
+
+        List<Exception>? failures = null;
+        for (var start = 0; start < prepared.Count; start += LockedBatch)
+        {
+            // Bounded, so a burst of writes does not keep a streamed body's reader (which takes the lock) waiting long.
+            var part = prepared.GetRange(start, Math.Min(LockedBatch, prepared.Count - start));
+            failures = await WithLockAsync((part, failures), (lease, state) =>
+            {
+                var failed = state.failures;
+                foreach (var (record, name, meta, metaBytes) in state.part)
+                {
+                    try
+                    {
+                        Write(lease, record.PrimaryKey, name, meta, metaBytes, path => WriteAtomic(path, record.Body));
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        // The index may be half-way through the failed change: it starts again from the folder.
+                        _index?.Invalidate();
+                        (failed ??= []).Add(ex);
+                    }
+                }
+
+                return failed;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (failures is null)
+        {
+            return;
+        }
+
+        var first = Translate(failures[0]);
+        throw failures.Count == 1 ? first : new CacheStoreException(
+            $"{first.Message} ({failures.Count} of {records.Count} writes of a batch failed; the others landed.)", failures[0], first.Failure);
+    }
+
+    // Entries written under one take of the folder's lock.
+    private const int LockedBatch = 32;
 
     /// <inheritdoc />
     /// <remarks>
@@ -203,7 +267,8 @@ public sealed partial class FileSystemCacheStore
     {
         _index?.Sync(lease);
         var shard = FileSystemNames.ShardOf(name);
-        var old = ReadMeta(name, withMetadata: false);
+        // Looked for first: a new entry (most writes) would otherwise pay for a FileNotFoundException.
+        var old = File.Exists(MetaPath(name)) ? ReadMeta(name, withMetadata: false) : null;
         if (metaBytes is null)
         {
             // Larger than MaxBytes on its own: not stored, and an older version of it goes, since it was replaced.
@@ -217,13 +282,18 @@ public sealed partial class FileSystemCacheStore
         }
 
         OwnerOnly.CreateDirectory(ShardFolder(shard));
-        // The variant marker comes first, so a reader that finds the new meta file also finds the marker.
-        var primaryName = FileSystemNames.Of(primaryKey);
-        var marker = Path.Combine(VariantsFolder(primaryName), name);
-        if (!File.Exists(marker))
+        if (!string.Equals(meta.Key, primaryKey, StringComparison.Ordinal))
         {
-            OwnerOnly.CreateDirectory(VariantsFolder(primaryName));
-            OwnerOnly.Open(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0).Dispose();
+            // The variant marker comes first, so a reader that finds the new meta file also finds the marker. An entry
+            // whose key is its primary key needs none: readers look for it by name. Creating files is most of what a
+            // write costs (a folder and a file here, for every new primary key), and most entries are such.
+            var primaryName = FileSystemNames.Of(primaryKey);
+            var marker = Path.Combine(VariantsFolder(primaryName), name);
+            if (!File.Exists(marker))
+            {
+                OwnerOnly.CreateDirectory(VariantsFolder(primaryName));
+                OwnerOnly.Open(marker, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0).Dispose();
+            }
         }
 
         placeBody(BodyPath(name));

@@ -18,51 +18,211 @@ public sealed partial class RedisCacheStore
     {
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
-        var size = (long)record.Metadata.Length + record.Body.Length;
-        var keep = KeepMilliseconds(record.KeepUntil);
-        var index = _keys.Index(record.Key);
-        var entry = _keys.Entry(record.PrimaryKey, record.Key);
-        EnsureUsable(index);
-        EnsureUsable(entry);
+        EnsureUsable(_keys.Index(record.Key));
+        EnsureUsable(_keys.Entry(record.PrimaryKey, record.Key));
         try
         {
-            if (!Admits(size) || keep <= 0)
+            if (await WriteEntryAsync(record, cancellationToken).ConfigureAwait(false) is { } totals)
             {
-                await RemoveKeysAsync([record.Key], cancellationToken).ConfigureAwait(false);
-                return;
+                await EnforceLimitsAsync(totals.Entries, totals.Bytes, record.Key, cancellationToken).ConfigureAwait(false);
             }
-
-            // The index and the entry first, together; the bookkeeping only once both are there, so an evictor
-            // (in any process) that finds the key in it also finds the entry to remove.
-            var indexing = _db.StringSetAndGetAsync(
-                index, record.PrimaryKey, keep is { } ms ? TimeSpan.FromMilliseconds(ms) : null, keepTtl: false, When.Always);
-            var writing = _db.ScriptEvaluateAsync(RedisScripts.Set, [entry, _keys.Variants(record.PrimaryKey)], SetArguments(record, size, keep));
-            await Task.WhenAll(indexing, writing).WaitAsync(cancellationToken).ConfigureAwait(false);
-
-            Task moving = Task.CompletedTask;
-            var previous = await indexing.ConfigureAwait(false);
-            if (!previous.IsNull && (string?)previous is { } oldPrimaryKey && !string.Equals(oldPrimaryKey, record.PrimaryKey, StringComparison.Ordinal))
-            {
-                // The key moved to another primary key: its old variant goes.
-                moving = RemoveFromVariantSetAsync(oldPrimaryKey, [record.Key]);
-            }
-
-            var lru = _db.ScriptEvaluateAsync(RedisScripts.LruRecord, _lruKeys,
-            [
-                record.Key,
-                size,
-                LruScore(record.LastAccessedAt ?? record.CreatedAt),
-                record.KeepUntil is { } keepUntil ? keepUntil.ToUnixTimeMilliseconds() : RedisValue.EmptyString,
-            ]);
-            await Task.WhenAll(moving, lru).WaitAsync(cancellationToken).ConfigureAwait(false);
-
-            var (entries, bytes) = Totals(await lru.ConfigureAwait(false));
-            await EnforceLimitsAsync(entries, bytes, record.Key, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
             throw Translate(ex);
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Pipelined: every entry's first round trip is sent before any reply is awaited, and each entry's second
+    /// goes out as its first is answered, so a batch costs about as many round trips as one entry, whichever
+    /// servers of a Cluster its keys live on. Each entry is written as <see cref="SetAsync"/> writes it (the
+    /// same scripts, atomic per entry); the bounds are then enforced once for the batch, never evicting the
+    /// last entry written. A later record of a key replaces an earlier one, as written one by one. There is no
+    /// transaction across slots: when some entries fail, the others are still written, and the call then
+    /// throws a <see cref="CacheStoreException"/> for the first failure that says how many failed.
+    /// </remarks>
+    public async Task SetManyAsync(IReadOnlyList<CacheRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (records.Count <= 1)
+        {
+            if (records.Count == 1)
+            {
+                await SetAsync(records[0], cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var batch = LatestPerKey(records);
+        var failures = new List<Exception>();
+        (long Entries, long Bytes)? most = null;
+        string? lastWritten = null;
+        for (var start = 0; start < batch.Count;)
+        {
+            // A wave's commands are all in flight at once, and each must be answered within the command timeout:
+            // the waves' bytes are bounded so a batch of large bodies cannot push its last replies past it.
+            var end = start;
+            long bytes = 0;
+            do
+            {
+                bytes += (long)batch[end].Metadata.Length + batch[end].Body.Length;
+                end++;
+            }
+            while (end < batch.Count && bytes < MaxBytesInFlight);
+
+            var writes = new Task<(long Entries, long Bytes)?>[end - start];
+            for (var i = start; i < end; i++)
+            {
+                // Runs up to its first await: this sends the entry's first round trip.
+                writes[i - start] = WriteEntryOfBatchAsync(batch[i], cancellationToken);
+            }
+
+            try
+            {
+                await Task.WhenAll(writes).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Each write's outcome is read below.
+            }
+
+            for (var i = 0; i < writes.Length; i++)
+            {
+                var write = writes[i];
+                if (!write.IsCompletedSuccessfully)
+                {
+                    failures.Add(write.Exception?.InnerException ?? new OperationCanceledException(cancellationToken));
+                    continue;
+                }
+
+                if (write.Result is { } totals)
+                {
+                    lastWritten = batch[start + i].Key;
+                    most = (Math.Max(most?.Entries ?? 0, totals.Entries), Math.Max(most?.Bytes ?? 0, totals.Bytes));
+                }
+            }
+
+            start = end;
+        }
+
+        if (failures.Count > 0 && failures.All(f => f is OperationCanceledException))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        if (most is { } reached && lastWritten is not null)
+        {
+            // The totals of the last reply may be below the batch's (another process evicted meanwhile); the largest
+            // seen only decides whether to look: the eviction reads the totals again with its candidates.
+            try
+            {
+                await EnforceLimitsAsync(reached.Entries, reached.Bytes, lastWritten, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsRedisFailure(ex))
+            {
+                failures.Add(Translate(ex));
+            }
+        }
+
+        if (failures.Count == 0)
+        {
+            return;
+        }
+
+        var first = failures.FirstOrDefault(f => f is not OperationCanceledException) ?? failures[0];
+        if (failures.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        }
+
+        throw new CacheStoreException(
+            $"{first.Message} ({failures.Count} of {batch.Count} writes of a batch failed; the others landed.)",
+            first,
+            first is CacheStoreException { Failure: var failure } ? failure : CacheStoreFailure.Other);
+    }
+
+    // Bytes of bodies and metadata a batch sends before it waits for their replies.
+    private const long MaxBytesInFlight = 4L * 1024 * 1024;
+
+    // The last record of each key, in the order of those last records.
+    private static List<CacheRecord> LatestPerKey(IReadOnlyList<CacheRecord> records)
+    {
+        var last = new Dictionary<string, int>(records.Count, StringComparer.Ordinal);
+        for (var i = 0; i < records.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(records[i], nameof(records));
+            last[records[i].Key] = i;
+        }
+
+        var latest = new List<CacheRecord>(last.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (last[records[i].Key] == i)
+            {
+                latest.Add(records[i]);
+            }
+        }
+
+        return latest;
+    }
+
+    // One entry of a batch, its failure translated as SetAsync's would be.
+    private async Task<(long Entries, long Bytes)?> WriteEntryOfBatchAsync(CacheRecord record, CancellationToken cancellationToken)
+    {
+        EnsureUsable(_keys.Index(record.Key));
+        EnsureUsable(_keys.Entry(record.PrimaryKey, record.Key));
+        try
+        {
+            return await WriteEntryAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            throw Translate(ex);
+        }
+    }
+
+    // Writes one entry with its index and bookkeeping, or removes an older entry of its key when the record is not
+    // to be kept. Returns the namespace's totals after the write (null when nothing was written), for the eviction.
+    private async Task<(long Entries, long Bytes)?> WriteEntryAsync(CacheRecord record, CancellationToken cancellationToken)
+    {
+        var size = (long)record.Metadata.Length + record.Body.Length;
+        var keep = KeepMilliseconds(record.KeepUntil);
+        if (!Admits(size) || keep <= 0)
+        {
+            await RemoveKeysAsync([record.Key], cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        // The index and the entry first, together; the bookkeeping only once both are there, so an evictor
+        // (in any process) that finds the key in it also finds the entry to remove.
+        var indexing = _db.StringSetAndGetAsync(
+            _keys.Index(record.Key), record.PrimaryKey, keep is { } ms ? TimeSpan.FromMilliseconds(ms) : null, keepTtl: false, When.Always);
+        var writing = _db.ScriptEvaluateAsync(
+            RedisScripts.Set, [_keys.Entry(record.PrimaryKey, record.Key), _keys.Variants(record.PrimaryKey)], SetArguments(record, size, keep));
+        await Task.WhenAll(indexing, writing).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        Task moving = Task.CompletedTask;
+        var previous = await indexing.ConfigureAwait(false);
+        if (!previous.IsNull && (string?)previous is { } oldPrimaryKey && !string.Equals(oldPrimaryKey, record.PrimaryKey, StringComparison.Ordinal))
+        {
+            // The key moved to another primary key: its old variant goes.
+            moving = RemoveFromVariantSetAsync(oldPrimaryKey, [record.Key]);
+        }
+
+        var lru = _db.ScriptEvaluateAsync(RedisScripts.LruRecord, _lruKeys,
+        [
+            record.Key,
+            size,
+            LruScore(record.LastAccessedAt ?? record.CreatedAt),
+            record.KeepUntil is { } keepUntil ? keepUntil.ToUnixTimeMilliseconds() : RedisValue.EmptyString,
+        ]);
+        await Task.WhenAll(moving, lru).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Totals(await lru.ConfigureAwait(false));
     }
 
     /// <inheritdoc />
