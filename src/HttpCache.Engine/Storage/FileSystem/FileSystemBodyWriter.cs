@@ -152,7 +152,7 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
 /// A body file read back, checked as it goes: at its end, the bytes read must be as many as the meta file says,
 /// with its checksum; otherwise the read fails with an <see cref="IOException"/> instead of ending as if whole.
 /// </summary>
-internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
+internal sealed class CheckedBodyStream : InPlaceReadStream, ISelfCheckingBodyStream
 {
     private readonly FileStream _file;
     private readonly BodyChecksum _expected;
@@ -168,10 +168,6 @@ internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
 
     public override bool CanRead => _file.CanRead;
 
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     /// <summary>The body's length, as the meta file gives it.</summary>
     public override long Length => _expected.Length;
 
@@ -180,52 +176,11 @@ internal sealed class CheckedBodyStream : Stream, ISelfCheckingBodyStream
 
     public override long Position { get => _seen.Length; set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
-    }
-
     public override int Read(Span<byte> buffer)
     {
         var read = _file.Read(buffer);
         return Account(buffer[..read], buffer.IsEmpty);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    }
-
-    // A local file read returns at once: read in place. The file was opened for synchronous I/O, and its ReadAsync
-    // would only run the same read on a thread-pool thread, a hop per piece of a body that may be a gigabyte.
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled<int>(cancellationToken);
-        }
-
-        try
-        {
-            return ValueTask.FromResult(Read(buffer.Span));
-        }
-        catch (Exception ex)
-        {
-            return ValueTask.FromException<int>(ex);
-        }
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
