@@ -97,8 +97,9 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
     /// <summary>Where the pieces go: a store writer, committed at the end of the body.</summary>
     internal sealed class Sink(ICacheBodyWriter writer, long maxSize, Func<BodyChecksum, byte[]> finalMetadata, Action<long> committed, Action<string, Exception?> abandoned)
     {
-        // The entry's metadata carries the body's checksum, known only at the end: the commit writes it.
-        private readonly BodyChecksum.Builder checksum = new();
+        // The entry's metadata carries the body's checksum, known only at the end: the commit writes it. A writer that
+        // takes it itself is asked for it rather than every byte hashed twice.
+        private readonly BodyChecksum.Builder? checksum = writer is IChecksummingBodyWriter ? null : new();
         private long written;
         private int state; // 0 writing, 1 done
 
@@ -113,7 +114,7 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
             {
                 if (piece.Length == 0)
                 {
-                    await writer.CommitAsync(finalMetadata(checksum.Current), cancellationToken).ConfigureAwait(false);
+                    await writer.CommitAsync(finalMetadata(checksum?.Current ?? ((IChecksummingBodyWriter)writer).Checksum), cancellationToken).ConfigureAwait(false);
                     if (Interlocked.Exchange(ref state, 1) == 0)
                     {
                         await writer.DisposeAsync().ConfigureAwait(false);
@@ -131,7 +132,7 @@ internal sealed class TeeStream(Stream source, TeeStream.Sink sink) : ReadOnlySt
                     return;
                 }
 
-                checksum.Append(piece.Span);
+                checksum?.Append(piece.Span);
                 await writer.WriteAsync(piece, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

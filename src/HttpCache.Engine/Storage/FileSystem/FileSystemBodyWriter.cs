@@ -5,7 +5,7 @@ namespace HttpCache.Engine.Storage.FileSystem;
 /// arrives, its checksum computed on the way (the meta file's, without reading the file again). Calls are
 /// serialized, so a dispose from another thread (the engine's abandon) waits for a write in progress.
 /// </summary>
-internal sealed class FileSystemBodyWriter : ICacheBodyWriter
+internal sealed class FileSystemBodyWriter : ICacheBodyWriter, IChecksummingBodyWriter
 {
     private readonly FileSystemCacheStore _store;
     private CacheRecord _record;
@@ -28,6 +28,9 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
         _stream = stream;
         _limits = limits;
     }
+
+    /// <inheritdoc />
+    public BodyChecksum Checksum => _checksum.Current with { Length = _length };
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
@@ -83,7 +86,7 @@ internal sealed class FileSystemBodyWriter : ICacheBodyWriter
             }
 
             // The length counts what was not written once the body was too large: the commit must see it.
-            await _store.CommitStreamedAsync(_record, _name, _temp, _checksum.Current with { Length = _length }, CloseTemp, cancellationToken)
+            await _store.CommitStreamedAsync(_record, _name, _temp, Checksum, CloseTemp, cancellationToken)
                 .ConfigureAwait(false);
             _state = 1;
             // Renamed into place, or (too large) never placed: either way the temporary name is done with.

@@ -49,7 +49,7 @@ internal sealed class SqliteBodyFiles
     {
         OwnerOnly.CreateDirectory(Folder);
         // Shared for deletion: a cleanup that took this write for abandoned may delete it under the writer (on Windows too).
-        return OwnerOnly.Open(PathOf(writeId), FileMode.Create, FileAccess.Write, FileShare.Read | FileShare.Delete, bufferSize: 64 * 1024);
+        return OwnerOnly.OpenEmpty(PathOf(writeId), FileShare.Read | FileShare.Delete, bufferSize: 64 * 1024);
     }
 
     /// <summary>A body file opened for reading, or null when it is not there.</summary>
