@@ -22,6 +22,13 @@
     client's and the server's threads still awake; "Memory hit + raw GET" makes each one right after a Memory hit, in
     the same timed iteration, so the round trip costs what it costs a Redis hit, which also follows a cmdlet's work.
 
+    -Only WebMiss (or any of the figures' kinds) measures those figures and the floor alone. -Dump <folder> also writes,
+    for each figure, one CSV line per timed call: its µs and what happened in the process meanwhile (collections and
+    their pause, methods JIT-compiled and the JIT's time, contended locks, thread-pool work items, the calling thread's
+    CPU time, context switches, page faults and time spent runnable but waiting for a core, and the process's CPU
+    time): where the slow calls of a tail come from (docs/performance.md, "The misses' tail").
+        dotnet pwsh tests/HttpCache.Benchmarks/cmdlet-bench.ps1 -Only WebMiss -Backend Sqlite,FileSystem -Dump /tmp/calls
+
     -ScaleEntries N builds an N-entry SQLite store by direct inserts (one transaction; 100 hosts, 1 KiB bodies, half of
     them expired) and times, in a fresh pwsh, Get-HttpCacheEntry -Uri (exact and a prefix wildcard), Get-HttpCacheStats
     and -GroupBy Host. Then it builds a 1,000-entry store the same way and times an Invoke-CachedWebRequest hit against
@@ -40,6 +47,13 @@ param(
     [switch] $SkipCalls,
     # With -ScaleEntries: drop the URI index after filling, to show what a -Uri filter costs without it.
     [switch] $WithoutUriIndex,
+    # Only these figures (the floor always runs: every median is a ratio to it).
+    [ValidateSet('IwrSession', 'WebHit', 'RestHit', 'WebMiss', 'RawGet', 'MemoryHitRawGet')]
+    [string[]] $Only,
+    # A folder: each figure also writes one CSV line per timed call (its µs, and what happened in the process during
+    # it: collections and their pause, methods JIT-compiled, contended locks, the calling thread's CPU time, context
+    # switches and page faults). The probes cost a few µs a call, so figures taken with it are not for quoting.
+    [string] $Dump,
     [string] $ModuleManifest = (Join-Path $PSScriptRoot '../../module/HttpCache.psd1'),
 
     # Internal: set when this script runs itself as the child that measures one figure.
@@ -130,19 +144,97 @@ public sealed class GetBenchFloorCommand : PSCmdlet
             if ((Get-HttpCacheStats -Session $session).Hits -ne $before + 1) { throw "The hit figure's URLs are not served from the cache." }
         }
 
+        $probe = $null
+        # A scale figure's hits carry no Dump; StrictMode forbids reading a property the spec lacks.
+        if ($spec.PSObject.Properties['Dump'] -and $spec.Dump) {
+            Add-Type -TypeDefinition @'
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading;
+// What happened in the process during each timed call: counters read before and after it (Linux: getrusage and
+// clock_gettime for the calling thread's CPU time, context switches and page faults, and the process's CPU time).
+public sealed class BenchProbe
+{
+    private const int Columns = 15;
+    private readonly long[] _before = new long[Columns];
+    private readonly long[][] _rows;
+    private readonly long _origin = Stopwatch.GetTimestamp();
+    public BenchProbe(int calls) { _rows = new long[calls][]; }
+
+    [DllImport("libc", SetLastError = true)] private static extern int getrusage(int who, long[] usage);
+    [DllImport("libc", SetLastError = true)] private static extern int clock_gettime(int clock, long[] time);
+
+    private readonly long[] _usage = new long[18];
+    private readonly long[] _clock = new long[2];
+    private readonly long[] _threadClock = new long[2];
+
+    private void Read(long[] into)
+    {
+        var usage = _usage;
+        getrusage(1, usage);   // RUSAGE_THREAD
+        var clock = _clock;
+        clock_gettime(2, clock);   // CLOCK_PROCESS_CPUTIME_ID
+        clock_gettime(3, _threadClock);   // CLOCK_THREAD_CPUTIME_ID
+        into[0] = Stopwatch.GetTimestamp();
+        into[1] = GC.CollectionCount(0);
+        into[2] = GC.CollectionCount(1);
+        into[3] = GC.CollectionCount(2);
+        into[4] = (long)GC.GetTotalPauseDuration().TotalMicroseconds;
+        into[5] = System.Runtime.JitInfo.GetCompiledMethodCount(false);
+        into[6] = (long)System.Runtime.JitInfo.GetCompilationTime(false).TotalMicroseconds;
+        into[7] = Monitor.LockContentionCount;
+        into[8] = ThreadPool.CompletedWorkItemCount;
+        into[9] = _threadClock[0] * 1000000 + _threadClock[1] / 1000;   // the thread's CPU µs
+        into[10] = usage[16];   // voluntary context switches
+        into[11] = usage[17];   // involuntary ones
+        into[12] = usage[8];    // minor page faults
+        into[13] = clock[0] * 1000000 + clock[1] / 1000;   // the process's CPU µs
+        // The calling thread's time spent runnable but waiting for a core (the second figure of schedstat, ns).
+        into[14] = long.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[1]) / 1000;
+    }
+
+    public void Begin() => Read(_before);
+
+    public void End(int call, long ticks)
+    {
+        var after = new long[Columns];
+        Read(after);
+        var row = new long[Columns + 1];
+        row[0] = (_before[0] - _origin) * 1000000 / Stopwatch.Frequency;   // when the call started, µs into the loop
+        row[1] = ticks * 1000000 / Stopwatch.Frequency;
+        for (var c = 1; c < Columns; c++) { row[c + 1] = after[c] - _before[c]; }
+        _rows[call] = row;
+    }
+
+    public void Write(string path)
+    {
+        var text = new StringBuilder("start_us,us,gen0,gen1,gen2,gc_pause_us,jit_methods,jit_us,lock_contentions,pool_items,thread_cpu_us,vcsw,ivcsw,minflt,process_cpu_us,runqueue_us\n");
+        foreach (var row in _rows) { if (row != null) { text.AppendLine(string.Join(",", row)); } }
+        File.WriteAllText(path, text.ToString());
+    }
+}
+'@
+            $probe = [BenchProbe]::new($spec.Calls)
+        }
         $loop = [scriptblock]::Create(@"
-param(`$urls, `$offset, `$count, `$ticks)
+param(`$urls, `$offset, `$count, `$ticks, `$calls)
 for (`$i = 0; `$i -lt `$count; `$i++) {
     `$u = `$urls[(`$offset + `$i) % `$urls.Count]
+    $(if ($probe) { '$calls.Begin()' })
     `$t = [System.Diagnostics.Stopwatch]::GetTimestamp()
     `$null = $call
     `$ticks[`$i] = [System.Diagnostics.Stopwatch]::GetTimestamp() - `$t
+    $(if ($probe) { '$calls.End($i, $ticks[$i])' })
 }
 "@)
         $warm = [long[]]::new($spec.WarmUp)
-        . $loop $urls 0 $spec.WarmUp $warm
+        . $loop $urls 0 $spec.WarmUp $warm ($probe ? [BenchProbe]::new($spec.WarmUp) : $null)
         $ticks = [long[]]::new($spec.Calls)
-        . $loop $urls $spec.WarmUp $spec.Calls $ticks
+        . $loop $urls $spec.WarmUp $spec.Calls $ticks $probe
+        if ($probe) { $probe.Write((Join-Path $spec.Dump "$($spec.Kind)-$($spec.Backend)-$($spec.BodySize)-$PID.csv")) }
         $us = [double[]]($ticks | ForEach-Object { $_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency } | Sort-Object)
         [pscustomobject]@{ Median = Get-Percentile $us 0.5; P99 = Get-Percentile $us 0.99 } | ConvertTo-Json -Compress
     }
@@ -254,11 +346,12 @@ try {
             }
             if ($redis) { @{ Name = 'Redis raw GET (StringGet)'; Kind = 'RawGet'; Backend = 'Redis' } }
             if ($redis -and 'Memory' -in $Backend) { @{ Name = 'Memory hit + raw GET, one iteration'; Kind = 'MemoryHitRawGet'; Backend = 'Memory' } }
-        )
+        ) | Where-Object { -not $Only -or $_.Kind -eq 'Floor' -or $_.Kind -in $Only }
+        if ($Dump) { $Dump = (New-Item -ItemType Directory -Force $Dump).FullName }
         foreach ($round in 1..$Rounds) {
             foreach ($f in $figures) {
                 Write-Host "round $round/$Rounds  $($f.Name) $($f.Backend)"
-                $r = Invoke-Figure (@{ Origin = $origin; Redis = $redis; WarmUp = $WarmUp; Calls = $Calls; BodySize = $BodySize } + $f)
+                $r = Invoke-Figure (@{ Origin = $origin; Redis = $redis; WarmUp = $WarmUp; Calls = $Calls; BodySize = $BodySize; Dump = $Dump } + $f)
                 $results.Add([pscustomobject]@{ Round = $round; Name = $f.Name; Backend = $f.Backend; Median = $r.Median; P99 = $r.P99 })
             }
         }

@@ -191,6 +191,8 @@ internal sealed class WriteBehind
 
     private async Task RunAsync()
     {
+        // Between entries, a batch lets a request's threads have the core (see BackgroundWork).
+        BackgroundWork.Begin();
         var batch = new List<CacheRecord>(MaxBatch);
         var barriers = new List<TaskCompletionSource>();
         // As if the last commit were long past: the first write lands at once.

@@ -39,12 +39,17 @@ internal sealed class FailingStore : ICacheStore
     /// <summary>How many records each batch of writes held, in order.</summary>
     public ConcurrentQueue<int> Batches { get; } = new();
 
+    /// <summary>Called as each batch of writes starts, and again once it is no longer held.</summary>
+    public Action? OnBatch { get; set; }
+
     public async Task SetManyAsync(IReadOnlyList<CacheRecord> records, CancellationToken cancellationToken = default)
     {
         Batches.Enqueue(records.Count);
+        OnBatch?.Invoke();
         if (HoldWrites is { } hold)
         {
             await hold.WaitAsync(cancellationToken);
+            OnBatch?.Invoke();
         }
 
         foreach (var record in records)

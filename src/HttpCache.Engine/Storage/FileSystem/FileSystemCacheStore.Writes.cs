@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using HttpCache.Engine.Http;
 
 namespace HttpCache.Engine.Storage.FileSystem;
 
@@ -63,6 +64,7 @@ public sealed partial class FileSystemCacheStore
                 var failed = state.failures;
                 foreach (var (record, name, meta, metaBytes) in state.part)
                 {
+                    BackgroundWork.GiveWay();
                     try
                     {
                         Write(lease, record.PrimaryKey, name, meta, metaBytes, path => WriteAtomic(path, record.Body));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using HttpCache.Engine.Http;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -305,6 +306,7 @@ public sealed class SqliteCacheStore : IStreamingCacheStore, IUriIndexedStore, I
             {
                 foreach (var record in state.records)
                 {
+                    BackgroundWork.GiveWay();
                     if (state.limits is null)
                     {
                         Upsert(c, record);
