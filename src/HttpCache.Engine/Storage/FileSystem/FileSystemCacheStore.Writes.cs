@@ -299,6 +299,9 @@ public sealed partial class FileSystemCacheStore
         }
 
         placeBody(BodyPath(name));
+        // Each file created is kernel time the kernel may not preempt (0.3 ms and more on some disks): in a background
+        // batch, a request waiting for the core goes between the two.
+        BackgroundWork.GiveWay();
         WriteAtomic(MetaPath(name), metaBytes);
         if (old is not null && !string.Equals(old.PrimaryKey, primaryKey, StringComparison.Ordinal))
         {
