@@ -24,12 +24,18 @@ public sealed partial class CachingHandler
         key = CacheKey.Primary(method, request.RequestUri, null, null, settings, host, out var keyedSecret);
         if (!keyedSecret)
         {
-            if (primaryKeys.Count >= PrimaryKeysRemembered)
+            // Counted here: a ConcurrentDictionary's Count takes every one of its locks, and it has hundreds once it
+            // holds thousands of keys. Under concurrent callers the count may drift by a few, and the bound with it.
+            if (Volatile.Read(ref primaryKeyCount) >= PrimaryKeysRemembered)
             {
                 primaryKeys.Clear();
+                Volatile.Write(ref primaryKeyCount, 0);
             }
 
-            primaryKeys.TryAdd(id, key);
+            if (primaryKeys.TryAdd(id, key))
+            {
+                Interlocked.Increment(ref primaryKeyCount);
+            }
         }
 
         return key;

@@ -38,6 +38,7 @@ public sealed partial class CachingHandler : DelegatingHandler
     /// <summary>How many body-less requests' primary keys a session remembers (<see cref="BodylessPrimaryKey"/>); past it, it starts again.</summary>
     private const int PrimaryKeysRemembered = 4096;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Method, string? Host, string Url), string> primaryKeys = new();
+    private int primaryKeyCount;
     private readonly TimeProvider time;
     private readonly CacheCounters counters;
     private readonly AccessLog? accessLog;
