@@ -143,6 +143,8 @@ for (`$i = 0; `$i -lt `$count; `$i++) {
         . $loop $urls 0 $spec.WarmUp $warm
         $ticks = [long[]]::new($spec.Calls)
         . $loop $urls $spec.WarmUp $spec.Calls $ticks
+        # Each call's µs in call order, one file per figure, to see where a tail's calls fall (BENCH_DUMP: a folder).
+        if ($env:BENCH_DUMP) { ($ticks | ForEach-Object { [math]::Round($_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency, 1) }) -join "`n" | Set-Content (Join-Path $env:BENCH_DUMP "$($spec.Kind)-$($spec.Backend)-$PID.txt") }
         $us = [double[]]($ticks | ForEach-Object { $_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency } | Sort-Object)
         [pscustomobject]@{ Median = Get-Percentile $us 0.5; P99 = Get-Percentile $us 0.99 } | ConvertTo-Json -Compress
     }
