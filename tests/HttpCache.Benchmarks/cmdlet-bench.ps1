@@ -22,6 +22,9 @@
     client's and the server's threads still awake; "Memory hit + raw GET" makes each one right after a Memory hit, in
     the same timed iteration, so the round trip costs what it costs a Redis hit, which also follows a cmdlet's work.
 
+    With $env:BENCH_DUMP naming a folder, each figure also writes its calls' µs there in call order (one file per
+    figure and process), to see where a tail's slow calls fall.
+
     -ScaleEntries N builds an N-entry SQLite store by direct inserts (one transaction; 100 hosts, 1 KiB bodies, half of
     them expired) and times, in a fresh pwsh, Get-HttpCacheEntry -Uri (exact and a prefix wildcard), Get-HttpCacheStats
     and -GroupBy Host. Then it builds a 1,000-entry store the same way and times an Invoke-CachedWebRequest hit against
