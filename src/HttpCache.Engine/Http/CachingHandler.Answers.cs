@@ -73,6 +73,7 @@ public sealed partial class CachingHandler
         Content = new ByteArrayContent([]),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Describe(CacheResponseInfo info, HttpRequestMessage request, LookupDecision decision, StoredResponse? stored)
     {
         info.Reason = decision.Reason;
