@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Management.Automation;
-using System.Runtime.CompilerServices;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Http;
 using HttpCache.Engine.Policy;
@@ -36,7 +35,6 @@ internal sealed class RequestRunner : IDisposable
     private bool IsBatch => cmdlet.MyInvocation.BoundParameters.ContainsKey(nameof(CachedRequestCommandBase.ThrottleLimit));
 
     /// <summary>ProcessRecord: sends now, or collects for the batch. With -FollowRelLink, each next page is fetched (and cached) in turn.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Process()
     {
         var batch = IsBatch;
@@ -98,7 +96,6 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>Checks the current pipeline item and builds its request; null when it failed (the error is reported).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private PreparedRequest? Prepare(bool batch, Uri? followed = null)
     {
         if (Validate() is { } invalid)
@@ -267,7 +264,6 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>Invoke-WebRequest's checks of parameters that do not go together, with its ErrorIds; null when they fit.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ErrorRecord? Validate()
     {
         var c = cmdlet;
@@ -341,7 +337,6 @@ internal sealed class RequestRunner : IDisposable
     private ErrorRecord ValidationError(string message, string id) => new(new ValidationMetadataException(message), id, ErrorCategory.InvalidArgument, cmdlet);
 
     /// <summary>The -WebSession given, or the new one -SessionVariable names (set now, as Invoke-WebRequest); null when neither.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private WebSessionAdapter? PrepareWebSession(bool batch)
     {
         WebSessionAdapter? session = null;
@@ -396,7 +391,6 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>The Authorization header of -Authentication, as Invoke-WebRequest writes it; null without one.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? Authorization()
     {
         switch (cmdlet.Authentication)
@@ -412,7 +406,6 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>How the request reaches the origin: this call's parameters over the WebSession's settings.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TransportSettings Transport(WebSessionAdapter? webSession)
     {
         var certificates = new List<System.Security.Cryptography.X509Certificates.X509Certificate>();
@@ -754,7 +747,6 @@ internal sealed class RequestRunner : IDisposable
     }
 
     /// <summary>Reports one outcome on the pipeline thread; false when it was a failure.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Complete(Outcome outcome, bool batch)
     {
         if (outcome.Item.Session.TakeScriptWarning() is { } scriptWarning)

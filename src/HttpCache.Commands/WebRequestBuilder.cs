@@ -57,7 +57,6 @@ internal static class WebRequestBuilder
     }
 
     /// <summary>Builds the request from every part Invoke-WebRequest takes. Throws <see cref="ArgumentException"/> for one it cannot send.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static HttpRequestMessage Build(WebRequestParts parts)
     {
         var method = parts.Method;
@@ -269,7 +268,6 @@ internal static class WebRequestBuilder
         return text;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static HttpContent? Content(HttpMethod method, object? body, string? contentType)
     {
         if (body is null)

@@ -16,7 +16,7 @@ public sealed class ModuleAssemblyInitializer : IModuleAssemblyInitializer, IMod
     private static int s_imports;
     private static bool s_registered;
 
-    /// <summary>Registers the resolver and starts compiling the request path. Idempotent: each runspace that imports the module calls it.</summary>
+    /// <summary>Registers the resolver. Idempotent: each runspace that imports the module calls it.</summary>
     public void OnImport()
     {
         lock (Gate)
@@ -28,8 +28,6 @@ public sealed class ModuleAssemblyInitializer : IModuleAssemblyInitializer, IMod
                 s_registered = true;
             }
         }
-
-        HotPathCompiler.Start();
     }
 
     /// <summary>Unregisters the resolver when the last importer removes the module.</summary>

@@ -73,7 +73,6 @@ public sealed partial class CachingHandler
         Content = new ByteArrayContent([]),
     };
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Describe(CacheResponseInfo info, HttpRequestMessage request, LookupDecision decision, StoredResponse? stored)
     {
         info.Reason = decision.Reason;

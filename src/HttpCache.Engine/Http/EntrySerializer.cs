@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using HttpCache.Engine.Policy;
 using HttpCache.Engine.Storage;
@@ -96,7 +95,6 @@ public static class EntrySerializer
     /// entry of a known version, and for a body (<paramref name="body"/>, unless the record's body is
     /// streamed) that does not match the entry's checksum; the caller treats that as a corrupt entry.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static StoredResponse Deserialize(CacheRecordInfo record, byte[] metadata, byte[] body)
     {
         try

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace HttpCache.Engine.Policy;
@@ -67,7 +66,6 @@ public sealed class CacheDirectives
     /// occurrences with different values) is zero: §4.2.1 allows treating the response as stale, the
     /// safe reading for every directive that uses this. Too large a value is 2^31 seconds (§1.2.2).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TimeSpan? Seconds(string name)
     {
         string? first = null;
@@ -171,7 +169,6 @@ public sealed class CacheDirectives
             .SelectMany(d => d.Value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .ToList();
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ParseInto(string field, List<KeyValuePair<string, string?>> into)
     {
         var i = 0;
