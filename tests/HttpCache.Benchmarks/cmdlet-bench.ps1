@@ -22,6 +22,9 @@
     client's and the server's threads still awake; "Memory hit + raw GET" makes each one right after a Memory hit, in
     the same timed iteration, so the round trip costs what it costs a Redis hit, which also follows a cmdlet's work.
 
+    With $env:BENCH_DUMP naming a folder, each figure also writes its calls' µs there in call order (one file per
+    figure and process), to see where a tail's slow calls fall.
+
     -ScaleEntries N builds an N-entry SQLite store by direct inserts (one transaction; 100 hosts, 1 KiB bodies, half of
     them expired) and times, in a fresh pwsh, Get-HttpCacheEntry -Uri (exact and a prefix wildcard), Get-HttpCacheStats
     and -GroupBy Host. Then it builds a 1,000-entry store the same way and times an Invoke-CachedWebRequest hit against
@@ -143,6 +146,8 @@ for (`$i = 0; `$i -lt `$count; `$i++) {
         . $loop $urls 0 $spec.WarmUp $warm
         $ticks = [long[]]::new($spec.Calls)
         . $loop $urls $spec.WarmUp $spec.Calls $ticks
+        # Each call's µs in call order, one file per figure, to see where a tail's calls fall (BENCH_DUMP: a folder).
+        if ($env:BENCH_DUMP) { ($ticks | ForEach-Object { [math]::Round($_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency, 1) }) -join "`n" | Set-Content (Join-Path $env:BENCH_DUMP "$($spec.Kind)-$($spec.Backend)-$PID.txt") }
         $us = [double[]]($ticks | ForEach-Object { $_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency } | Sort-Object)
         [pscustomobject]@{ Median = Get-Percentile $us 0.5; P99 = Get-Percentile $us 0.99 } | ConvertTo-Json -Compress
     }

@@ -22,8 +22,9 @@ public sealed partial class RedisCacheStore
         EnsureUsable(_keys.Entry(record.PrimaryKey, record.Key));
         try
         {
-            if (await WriteEntryAsync(record, cancellationToken).ConfigureAwait(false) is { } totals)
+            if (await WriteEntryAsync(record, cancellationToken).ConfigureAwait(false) is { } written)
             {
+                var totals = await RecordWrittenAsync([written], cancellationToken).ConfigureAwait(false);
                 await EnforceLimitsAsync(totals.Entries, totals.Bytes, record.Key, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -35,10 +36,10 @@ public sealed partial class RedisCacheStore
 
     /// <inheritdoc />
     /// <remarks>
-    /// Pipelined: every entry's first round trip is sent before any reply is awaited, and each entry's second
-    /// goes out as its first is answered, so a batch costs about as many round trips as one entry, whichever
-    /// servers of a Cluster its keys live on. Each entry is written as <see cref="SetAsync"/> writes it (the
-    /// same scripts, atomic per entry); the bounds are then enforced once for the batch, never evicting the
+    /// Pipelined: every entry's first round trip is sent before any reply is awaited, and once they are answered
+    /// the limits' bookkeeping of them all goes in one script call (it lives on one slot), so a batch costs about
+    /// the round trips of one entry, whichever servers of a Cluster its keys live on. Each entry is written as
+    /// <see cref="SetAsync"/> writes it (the same scripts, the entry atomic on its slot); the bounds are then enforced once for the batch, never evicting the
     /// last entry written. A later record of a key replaces an earlier one, as written one by one. There is no
     /// transaction across slots: when some entries fail, the others are still written, and the call then
     /// throws a <see cref="CacheStoreException"/> for the first failure that says how many failed.
@@ -75,7 +76,7 @@ public sealed partial class RedisCacheStore
             }
             while (end < batch.Count && bytes < MaxBytesInFlight);
 
-            var writes = new Task<(long Entries, long Bytes)?>[end - start];
+            var writes = new Task<Written?>[end - start];
             for (var i = start; i < end; i++)
             {
                 // Runs up to its first await: this sends the entry's first round trip.
@@ -91,19 +92,30 @@ public sealed partial class RedisCacheStore
                 // Each write's outcome is read below.
             }
 
-            for (var i = 0; i < writes.Length; i++)
+            var written = new List<Written>(writes.Length);
+            foreach (var write in writes)
             {
-                var write = writes[i];
                 if (!write.IsCompletedSuccessfully)
                 {
                     failures.Add(write.Exception?.InnerException ?? new OperationCanceledException(cancellationToken));
-                    continue;
                 }
-
-                if (write.Result is { } totals)
+                else if (write.Result is { } entry)
                 {
-                    lastWritten = batch[start + i].Key;
+                    written.Add(entry);
+                }
+            }
+
+            if (written.Count > 0)
+            {
+                try
+                {
+                    var totals = await RecordWrittenAsync(written, cancellationToken).ConfigureAwait(false);
+                    lastWritten = written[^1].Record.Key;
                     most = (Math.Max(most?.Entries ?? 0, totals.Entries), Math.Max(most?.Bytes ?? 0, totals.Bytes));
+                }
+                catch (Exception ex) when (IsRedisFailure(ex))
+                {
+                    failures.Add(Translate(ex));
                 }
             }
 
@@ -172,7 +184,7 @@ public sealed partial class RedisCacheStore
     }
 
     // One entry of a batch, its failure translated as SetAsync's would be.
-    private async Task<(long Entries, long Bytes)?> WriteEntryOfBatchAsync(CacheRecord record, CancellationToken cancellationToken)
+    private async Task<Written?> WriteEntryOfBatchAsync(CacheRecord record, CancellationToken cancellationToken)
     {
         EnsureUsable(_keys.Index(record.Key));
         EnsureUsable(_keys.Entry(record.PrimaryKey, record.Key));
@@ -186,9 +198,13 @@ public sealed partial class RedisCacheStore
         }
     }
 
-    // Writes one entry with its index and bookkeeping, or removes an older entry of its key when the record is not
-    // to be kept. Returns the namespace's totals after the write (null when nothing was written), for the eviction.
-    private async Task<(long Entries, long Bytes)?> WriteEntryAsync(CacheRecord record, CancellationToken cancellationToken)
+    // An entry whose hash, variant set and index are written, and the removal of its old variant when its key moved to
+    // another primary key: what its bookkeeping needs.
+    private readonly record struct Written(CacheRecord Record, long Size, Task Moving);
+
+    // Writes one entry with its index, or removes an older entry of its key when the record is not to be kept (null
+    // then). The bookkeeping follows in RecordWrittenAsync, once the entry is there.
+    private async Task<Written?> WriteEntryAsync(CacheRecord record, CancellationToken cancellationToken)
     {
         var size = (long)record.Metadata.Length + record.Body.Length;
         var keep = KeepMilliseconds(record.KeepUntil);
@@ -214,14 +230,26 @@ public sealed partial class RedisCacheStore
             moving = RemoveFromVariantSetAsync(oldPrimaryKey, [record.Key]);
         }
 
-        var lru = _db.ScriptEvaluateAsync(RedisScripts.LruRecord, _lruKeys,
-        [
-            record.Key,
-            size,
-            LruScore(record.LastAccessedAt ?? record.CreatedAt),
-            record.KeepUntil is { } keepUntil ? keepUntil.ToUnixTimeMilliseconds() : RedisValue.EmptyString,
-        ]);
-        await Task.WhenAll(moving, lru).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new Written(record, size, moving);
+    }
+
+    // The limits' bookkeeping of written entries: one script call for all of them (their bookkeeping shares one slot),
+    // rather than one each, which on the server costs a script's own overhead per entry. Returns the namespace's totals
+    // after it, for the eviction.
+    private async Task<(long Entries, long Bytes)> RecordWrittenAsync(IReadOnlyList<Written> written, CancellationToken cancellationToken)
+    {
+        var arguments = new RedisValue[written.Count * 4];
+        for (var i = 0; i < written.Count; i++)
+        {
+            var record = written[i].Record;
+            arguments[4 * i] = record.Key;
+            arguments[(4 * i) + 1] = written[i].Size;
+            arguments[(4 * i) + 2] = LruScore(record.LastAccessedAt ?? record.CreatedAt);
+            arguments[(4 * i) + 3] = record.KeepUntil is { } keepUntil ? keepUntil.ToUnixTimeMilliseconds() : RedisValue.EmptyString;
+        }
+
+        var lru = _db.ScriptEvaluateAsync(RedisScripts.LruRecord, _lruKeys, arguments);
+        await Task.WhenAll(written.Select(w => w.Moving).Append(lru)).WaitAsync(cancellationToken).ConfigureAwait(false);
         return Totals(await lru.ConfigureAwait(false));
     }
 

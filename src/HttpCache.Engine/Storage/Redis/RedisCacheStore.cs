@@ -209,6 +209,21 @@ public sealed partial class RedisCacheStore : ICacheStore
 
     private static IConnectionMultiplexer Connect(string configuration)
     {
+        var options = ConnectionOptions(configuration);
+        try
+        {
+            return ConnectionMultiplexer.Connect(options);
+        }
+        catch (RedisConnectionException ex)
+        {
+            var endpoints = string.Join(",", options.EndPoints.Select(EndPointCollection.ToString));
+            throw new CacheStoreException($"The Redis cache at {endpoints} cannot be reached: {ex.Message}", ex, CacheStoreFailure.Unavailable);
+        }
+    }
+
+    // The options of a connection the store opens: the string's, with the store's defaults where it sets none.
+    internal static ConfigurationOptions ConnectionOptions(string configuration)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         ConfigurationOptions options;
         try
@@ -248,16 +263,13 @@ public sealed partial class RedisCacheStore : ICacheStore
         options.HeartbeatInterval = TimeSpan.FromMilliseconds(250);
         // Try again soon after a server comes back, not after the default's growing waits.
         options.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2000);
-
-        try
-        {
-            return ConnectionMultiplexer.Connect(options);
-        }
-        catch (RedisConnectionException ex)
-        {
-            var endpoints = string.Join(",", options.EndPoints.Select(EndPointCollection.ToString));
-            throw new CacheStoreException($"The Redis cache at {endpoints} cannot be reached: {ex.Message}", ex, CacheStoreFailure.Unavailable);
-        }
+        // The socket's reads and writes run on the thread pool, not on the library's shared dedicated threads. On Linux a
+        // socket's completion already arrives on a thread-pool thread, which otherwise hands the reply on to a dedicated
+        // one: a Redis hit made after a cmdlet's work is 2-11% faster this way (median 8%, interleaved in 17 processes;
+        // docs/performance.md). The dedicated threads guard against a starved thread pool; a starved pool here delays a
+        // reply up to the command timeout, and the request then goes to the origin.
+        options.SocketManager = SocketManager.ThreadPool;
+        return options;
     }
 
     // Whether the configuration string sets an option itself ("name=value", names case-insensitive).

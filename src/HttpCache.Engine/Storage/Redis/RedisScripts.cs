@@ -133,19 +133,23 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS[1] lru, KEYS[2] sizes, KEYS[3] keep, KEYS[4] bytes. ARGV[1] entry key, ARGV[2] size, ARGV[3] last
-    /// use (ms), ARGV[4] keep-until (ms, '' = none). Returns { entries, bytes } of the namespace.
+    /// KEYS[1] lru, KEYS[2] sizes, KEYS[3] keep, KEYS[4] bytes. ARGV groups of four, one per entry: entry key, size,
+    /// last use (ms), keep-until (ms, '' = none). Returns { entries, bytes } of the namespace after them all.
     /// </summary>
     public const string LruRecord = """
-        local previous = redis.call('HGET', KEYS[2], ARGV[1])
-        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-        redis.call('INCRBY', KEYS[4], string.format('%d', tonumber(ARGV[2]) - tonumber(previous or '0')))
-        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-        if ARGV[4] == '' then
-          redis.call('ZREM', KEYS[3], ARGV[1])
-        else
-          redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+        local delta = 0
+        for i = 1, #ARGV, 4 do
+          local previous = redis.call('HGET', KEYS[2], ARGV[i])
+          redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+          delta = delta + tonumber(ARGV[i + 1]) - tonumber(previous or '0')
+          redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i])
+          if ARGV[i + 3] == '' then
+            redis.call('ZREM', KEYS[3], ARGV[i])
+          else
+            redis.call('ZADD', KEYS[3], ARGV[i + 3], ARGV[i])
+          end
         end
+        redis.call('INCRBY', KEYS[4], string.format('%d', delta))
         return { redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[4]) or '0') }
         """;
 
