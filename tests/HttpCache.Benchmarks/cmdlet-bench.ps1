@@ -29,9 +29,6 @@
     time): where the slow calls of a tail come from (docs/performance.md, "The misses' tail").
         dotnet pwsh tests/HttpCache.Benchmarks/cmdlet-bench.ps1 -Only WebMiss -Backend Sqlite,FileSystem -Dump /tmp/calls
 
-    With $env:BENCH_DUMP naming a folder, each figure also writes its calls' µs there in call order (one file per
-    figure and process), to see where a tail's slow calls fall.
-
     -ScaleEntries N builds an N-entry SQLite store by direct inserts (one transaction; 100 hosts, 1 KiB bodies, half of
     them expired) and times, in a fresh pwsh, Get-HttpCacheEntry -Uri (exact and a prefix wildcard), Get-HttpCacheStats
     and -GroupBy Host. Then it builds a 1,000-entry store the same way and times an Invoke-CachedWebRequest hit against
@@ -238,8 +235,6 @@ for (`$i = 0; `$i -lt `$count; `$i++) {
         $ticks = [long[]]::new($spec.Calls)
         . $loop $urls $spec.WarmUp $spec.Calls $ticks $probe
         if ($probe) { $probe.Write((Join-Path $spec.Dump "$($spec.Kind)-$($spec.Backend)-$($spec.BodySize)-$PID.csv")) }
-        # Each call's µs in call order, one file per figure, to see where a tail's calls fall (BENCH_DUMP: a folder).
-        if ($env:BENCH_DUMP) { ($ticks | ForEach-Object { [math]::Round($_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency, 1) }) -join "`n" | Set-Content (Join-Path $env:BENCH_DUMP "$($spec.Kind)-$($spec.Backend)-$PID.txt") }
         $us = [double[]]($ticks | ForEach-Object { $_ * 1e6 / [System.Diagnostics.Stopwatch]::Frequency } | Sort-Object)
         [pscustomobject]@{ Median = Get-Percentile $us 0.5; P99 = Get-Percentile $us 0.99 } | ConvertTo-Json -Compress
     }
