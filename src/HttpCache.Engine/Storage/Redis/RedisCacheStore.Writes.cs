@@ -1,3 +1,4 @@
+using HttpCache.Engine.Http;
 using StackExchange.Redis;
 
 namespace HttpCache.Engine.Storage.Redis;
@@ -81,6 +82,7 @@ public sealed partial class RedisCacheStore
             {
                 // Runs up to its first await: this sends the entry's first round trip.
                 writes[i - start] = WriteEntryOfBatchAsync(batch[i], cancellationToken);
+                BackgroundWork.GiveWay();
             }
 
             try
