@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using HttpCache.Engine.Http;
 using HttpCache.Engine.Storage;
 using HttpCache.Engine.Storage.FileSystem;
@@ -17,17 +16,7 @@ public sealed class BackgroundWriterGivesWayTests : IDisposable
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
     private readonly TempDirectory folder = new("gives-way");
 
-    private static CacheRecord Record(int i) => new()
-    {
-        Key = $"GET https://example.test/{i}",
-        PrimaryKey = $"GET https://example.test/{i}",
-        Method = "GET",
-        Uri = $"https://example.test/{i}",
-        StatusCode = 200,
-        CreatedAt = DateTimeOffset.UnixEpoch,
-        Metadata = Encoding.UTF8.GetBytes("meta"),
-        Body = Encoding.UTF8.GetBytes($"body {i}"),
-    };
+    private static CacheRecord Record(int i) => NumberedRecords.Record(i);
 
     [Fact]
     public async Task The_writer_s_batches_are_background_work_and_its_callers_are_not()

@@ -1,4 +1,3 @@
-using System.Text;
 using HttpCache.Engine.Http;
 using HttpCache.Engine.Storage;
 
@@ -12,17 +11,7 @@ public sealed class WriteBehindBoundTests
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
 
-    private static CacheRecord Record(int i, int bodyBytes = 16) => new()
-    {
-        Key = $"key-{i}",
-        PrimaryKey = $"key-{i}",
-        Method = "GET",
-        Uri = $"https://example.test/{i}",
-        StatusCode = 200,
-        CreatedAt = DateTimeOffset.UnixEpoch,
-        Metadata = Encoding.UTF8.GetBytes("meta"),
-        Body = new byte[bodyBytes],
-    };
+    private static CacheRecord Record(int i, int bodyBytes = 16) => NumberedRecords.Record(i, new byte[bodyBytes]);
 
     [Fact]
     public async Task A_full_queue_makes_callers_wait_until_the_writer_has_made_room_and_every_write_lands()

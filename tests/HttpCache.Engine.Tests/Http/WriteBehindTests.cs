@@ -1,4 +1,3 @@
-using System.Text;
 using HttpCache.Engine.Http;
 using HttpCache.Engine.Storage;
 
@@ -8,17 +7,7 @@ public sealed class WriteBehindTests
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
 
-    private static CacheRecord Record(int i) => new()
-    {
-        Key = $"key-{i}",
-        PrimaryKey = $"key-{i}",
-        Method = "GET",
-        Uri = $"https://example.test/{i}",
-        StatusCode = 200,
-        CreatedAt = DateTimeOffset.UnixEpoch,
-        Metadata = Encoding.UTF8.GetBytes("meta"),
-        Body = Encoding.UTF8.GetBytes($"body {i}"),
-    };
+    private static CacheRecord Record(int i) => NumberedRecords.Record(i);
 
     [Fact]
     public async Task Writes_queued_while_a_commit_runs_go_to_the_store_together_and_all_land()
