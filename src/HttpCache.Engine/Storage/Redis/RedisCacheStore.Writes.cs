@@ -218,9 +218,9 @@ public sealed partial class RedisCacheStore
 
         // The index and the entry first, together; the bookkeeping only once both are there, so an evictor
         // (in any process) that finds the key in it also finds the entry to remove.
-        var indexing = _db.StringSetAndGetAsync(
+        var indexing = Db.StringSetAndGetAsync(
             _keys.Index(record.Key), record.PrimaryKey, keep is { } ms ? TimeSpan.FromMilliseconds(ms) : null, keepTtl: false, When.Always);
-        var writing = _db.ScriptEvaluateAsync(
+        var writing = Db.ScriptEvaluateAsync(
             RedisScripts.Set, [_keys.Entry(record.PrimaryKey, record.Key), _keys.Variants(record.PrimaryKey)], SetArguments(record, size, keep));
         await Task.WhenAll(indexing, writing).WaitAsync(cancellationToken).ConfigureAwait(false);
 
@@ -250,7 +250,7 @@ public sealed partial class RedisCacheStore
             arguments[(4 * i) + 3] = record.KeepUntil is { } keepUntil ? keepUntil.ToUnixTimeMilliseconds() : RedisValue.EmptyString;
         }
 
-        var lru = _db.ScriptEvaluateAsync(RedisScripts.LruRecord, _lruKeys, arguments);
+        var lru = Db.ScriptEvaluateAsync(RedisScripts.LruRecord, _lruKeys, arguments);
         await Task.WhenAll(written.Select(w => w.Moving).Append(lru)).WaitAsync(cancellationToken).ConfigureAwait(false);
         return Totals(await lru.ConfigureAwait(false));
     }
@@ -287,7 +287,7 @@ public sealed partial class RedisCacheStore
         EnsureUsable(index);
         try
         {
-            var found = await _db.StringGetAsync(index).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var found = await Db.StringGetAsync(index).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (found.IsNull)
             {
                 return false;
@@ -297,7 +297,7 @@ public sealed partial class RedisCacheStore
             var entry = _keys.Entry(primaryKey, key);
             EnsureUsable(entry);
             var keep = KeepMilliseconds(keepUntil);
-            var updated = await _db.ScriptEvaluateAsync(
+            var updated = await Db.ScriptEvaluateAsync(
                     RedisScripts.UpdateExpiration,
                     [entry, _keys.Variants(primaryKey)],
                     [_keys.EntryPrefix(primaryKey), Ticks(expiresAt), Ticks(keepUntil), keep is { } ms ? ms : RedisValue.EmptyString])
@@ -311,14 +311,14 @@ public sealed partial class RedisCacheStore
             {
                 // Redis deleted the entry at once: its index and bookkeeping go with it.
                 await Task.WhenAll(
-                    _db.ScriptEvaluateAsync(RedisScripts.DeleteIndexIfOwned, [index], [primaryKey]),
-                    _db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, [key])).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    Db.ScriptEvaluateAsync(RedisScripts.DeleteIndexIfOwned, [index], [primaryKey]),
+                    Db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, [key])).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 await Task.WhenAll(
-                    _db.KeyExpireAsync(index, keep is { } keepMs ? TimeSpan.FromMilliseconds(keepMs) : null),
-                    _db.ScriptEvaluateAsync(RedisScripts.LruKeep, _lruKeys,
+                    Db.KeyExpireAsync(index, keep is { } keepMs ? TimeSpan.FromMilliseconds(keepMs) : null),
+                    Db.ScriptEvaluateAsync(RedisScripts.LruKeep, _lruKeys,
                         [key, keepUntil is { } k ? k.ToUnixTimeMilliseconds() : RedisValue.EmptyString])).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -349,7 +349,7 @@ public sealed partial class RedisCacheStore
 
         try
         {
-            var primaryKeys = await Task.WhenAll(list.Select(a => _db.StringGetAsync(_keys.Index(a.Key))))
+            var primaryKeys = await Task.WhenAll(list.Select(a => Db.StringGetAsync(_keys.Index(a.Key))))
                 .WaitAsync(cancellationToken).ConfigureAwait(false);
             var updates = new List<(string Key, Task<RedisResult> Update)>(list.Count);
             for (var i = 0; i < list.Count; i++)
@@ -362,7 +362,7 @@ public sealed partial class RedisCacheStore
                 var access = list[i];
                 var entry = _keys.Entry((string)primaryKeys[i]!, access.Key);
                 EnsureUsable(entry);
-                updates.Add((access.Key, _db.ScriptEvaluateAsync(RedisScripts.RecordAccess, [entry], [access.Hits, access.LastAccessedAt.UtcTicks])));
+                updates.Add((access.Key, Db.ScriptEvaluateAsync(RedisScripts.RecordAccess, [entry], [access.Hits, access.LastAccessedAt.UtcTicks])));
             }
 
             await Task.WhenAll(updates.Select(u => u.Update)).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -379,7 +379,7 @@ public sealed partial class RedisCacheStore
 
             if (touches.Count > 0)
             {
-                await _db.ScriptEvaluateAsync(RedisScripts.LruTouch, _lruKeys, [.. touches]).WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Db.ScriptEvaluateAsync(RedisScripts.LruTouch, _lruKeys, [.. touches]).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (IsRedisFailure(ex))
@@ -438,7 +438,7 @@ public sealed partial class RedisCacheStore
 
     private async Task<int> RemoveKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var primaryKeys = await Task.WhenAll(keys.Select(k => _db.StringGetAsync(_keys.Index(k)))).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var primaryKeys = await Task.WhenAll(keys.Select(k => Db.StringGetAsync(_keys.Index(k)))).WaitAsync(cancellationToken).ConfigureAwait(false);
         var found = new List<(string Key, string PrimaryKey)>(keys.Count);
         var lost = new List<string>();
         for (var i = 0; i < keys.Count; i++)
@@ -477,7 +477,7 @@ public sealed partial class RedisCacheStore
             .Select(g => RemoveFromVariantSetAsync(g.Key, g.Select(e => e.Key)))
             .ToList();
         var indexes = entries
-            .Select(e => _db.ScriptEvaluateAsync(RedisScripts.DeleteIndexIfOwned, [_keys.Index(e.Key)], [e.PrimaryKey]))
+            .Select(e => Db.ScriptEvaluateAsync(RedisScripts.DeleteIndexIfOwned, [_keys.Index(e.Key)], [e.PrimaryKey]))
             .ToList();
         var forget = ForgetAsync(entries.Select(e => e.Key).ToList());
         await Task.WhenAll(removals.Cast<Task>().Concat(indexes).Append(forget)).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -495,7 +495,7 @@ public sealed partial class RedisCacheStore
     {
         var arguments = new List<RedisValue> { _keys.EntryPrefix(primaryKey) };
         arguments.AddRange(keys.Select(k => (RedisValue)RedisKeyLayout.Segment(k)));
-        var removed = await _db.ScriptEvaluateAsync(RedisScripts.Remove, [_keys.Variants(primaryKey)], [.. arguments]).ConfigureAwait(false);
+        var removed = await Db.ScriptEvaluateAsync(RedisScripts.Remove, [_keys.Variants(primaryKey)], [.. arguments]).ConfigureAwait(false);
         return (int)removed;
     }
 
@@ -505,7 +505,7 @@ public sealed partial class RedisCacheStore
         for (var start = 0; start < keys.Count; start += ArgumentChunk)
         {
             var chunk = keys.Skip(start).Take(ArgumentChunk).Select(k => (RedisValue)k).ToArray();
-            await _db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, chunk).ConfigureAwait(false);
+            await Db.ScriptEvaluateAsync(RedisScripts.LruForget, _lruKeys, chunk).ConfigureAwait(false);
         }
     }
 
@@ -524,7 +524,7 @@ public sealed partial class RedisCacheStore
         long evicted = 0;
         for (var round = 0; round < MaxEvictionRounds; round++)
         {
-            var snapshot = (RedisValue[]?)await _db.ScriptEvaluateAsync(RedisScripts.LruCandidates, _lruKeys, [EvictionBatch])
+            var snapshot = (RedisValue[]?)await Db.ScriptEvaluateAsync(RedisScripts.LruCandidates, _lruKeys, [EvictionBatch])
                 .WaitAsync(cancellationToken).ConfigureAwait(false) ?? [];
             (entries, bytes) = ((long)snapshot[0], (long)snapshot[1]);
             var victims = new List<string>();
@@ -551,7 +551,7 @@ public sealed partial class RedisCacheStore
 
         if (evicted > 0)
         {
-            await _db.HashIncrementAsync(_keys.Counters, "evictions", evicted).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Db.HashIncrementAsync(_keys.Counters, "evictions", evicted).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -559,14 +559,14 @@ public sealed partial class RedisCacheStore
     private async Task ForgetExpiredAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var due = await _db.SortedSetRangeByScoreAsync(_keys.Keep, double.NegativeInfinity, now, take: ArgumentChunk)
+        var due = await Db.SortedSetRangeByScoreAsync(_keys.Keep, double.NegativeInfinity, now, take: ArgumentChunk)
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         if (due.Length == 0)
         {
             return;
         }
 
-        var exists = await Task.WhenAll(due.Select(k => _db.KeyExistsAsync(_keys.Index((string)k!)))).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var exists = await Task.WhenAll(due.Select(k => Db.KeyExistsAsync(_keys.Index((string)k!)))).WaitAsync(cancellationToken).ConfigureAwait(false);
         var gone = due.Where((_, i) => !exists[i]).Select(k => (string)k!).ToList();
         if (gone.Count > 0)
         {

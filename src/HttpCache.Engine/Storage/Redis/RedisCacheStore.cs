@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using HttpCache.Engine.Http;
 using StackExchange.Redis;
 
 namespace HttpCache.Engine.Storage.Redis;
@@ -51,6 +52,15 @@ public sealed partial class RedisCacheStore : ICacheStore
     /// <summary>The connection the store uses, to share with another store or session.</summary>
     public IConnectionMultiplexer Connection => _connection;
     private readonly IDatabase _db;
+
+    // A connection the store opens gets a second one, opened on the background writer's first batch, for that writer
+    // alone: commands on one connection are answered in order, so a request's lookup sent behind a batch's pipelined
+    // writes (up to MaxBytesInFlight of bodies) waited for all of them.
+    private readonly ConfigurationOptions? _writerOptions;
+    private readonly object _writerGate = new();
+    private ConnectionMultiplexer? _writerConnection;
+    private IDatabase? _writerDb;
+
     private readonly RedisKeyLayout _keys;
     private readonly RedisKey[] _lruKeys;
     private readonly TimeProvider _time;
@@ -73,7 +83,7 @@ public sealed partial class RedisCacheStore : ICacheStore
     /// <exception cref="ArgumentOutOfRangeException">A bound in <paramref name="limits"/> is below 1.</exception>
     /// <exception cref="CacheStoreException">The connection cannot be set up at all (<c>abortConnect=true</c> and the server is down).</exception>
     public RedisCacheStore(string configuration, string @namespace = DefaultNamespace, StoreLimits? limits = null, TimeProvider? timeProvider = null)
-        : this(new RedisKeyLayout(@namespace), Validated(limits), Connect(configuration), owned: true, timeProvider)
+        : this(new RedisKeyLayout(@namespace), Validated(limits), ConnectionOptions(configuration), timeProvider)
     {
     }
 
@@ -92,6 +102,12 @@ public sealed partial class RedisCacheStore : ICacheStore
     }
 
     // The arguments are checked before the connection is made, so a bad one leaves nothing open.
+    private RedisCacheStore(RedisKeyLayout keys, StoreLimits limits, ConfigurationOptions options, TimeProvider? timeProvider)
+        : this(keys, limits, Connect(options), owned: true, timeProvider)
+    {
+        _writerOptions = options;
+    }
+
     private RedisCacheStore(RedisKeyLayout keys, StoreLimits limits, IConnectionMultiplexer connection, bool owned, TimeProvider? timeProvider)
     {
         _keys = keys;
@@ -205,14 +221,24 @@ public sealed partial class RedisCacheStore : ICacheStore
         {
             await _ownedConnection.DisposeAsync().ConfigureAwait(false);
         }
+
+        ConnectionMultiplexer? writer;
+        lock (_writerGate)
+        {
+            writer = _writerConnection;
+        }
+
+        if (writer is not null)
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
-    private static IConnectionMultiplexer Connect(string configuration)
+    private static ConnectionMultiplexer Connect(ConfigurationOptions options)
     {
-        var options = ConnectionOptions(configuration);
         try
         {
-            return ConnectionMultiplexer.Connect(options);
+            return ConnectionMultiplexer.Connect(options.Clone());
         }
         catch (RedisConnectionException ex)
         {
@@ -298,11 +324,42 @@ public sealed partial class RedisCacheStore : ICacheStore
         return limits;
     }
 
+    // The database a call goes to: the background writer's own connection for the writer's work, else the store's.
+    private IDatabase Db => BackgroundWork.InBackground && _writerOptions is not null ? WriterDb() : _db;
+
+    private IDatabase WriterDb()
+    {
+        if (Volatile.Read(ref _writerDb) is { } db)
+        {
+            return db;
+        }
+
+        lock (_writerGate)
+        {
+            if (_writerDb is null && !_disposed)
+            {
+                try
+                {
+                    _writerConnection = Connect(_writerOptions!);
+                    Volatile.Write(ref _writerDb, _writerConnection.GetDatabase());
+                }
+                catch (CacheStoreException)
+                {
+                    // Not reachable now (abortConnect=true): this batch goes over the store's connection, which then
+                    // fails it as unavailable or writes it; the next batch tries again.
+                    return _db;
+                }
+            }
+
+            return _writerDb ?? _db;
+        }
+    }
+
     // Fails at once, without a round trip, while the server a key lives on is not connected.
     private void EnsureUsable(RedisKey key)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_db.IsConnected(key))
+        if (!Db.IsConnected(key))
         {
             throw Unavailable();
         }
