@@ -44,12 +44,7 @@ public sealed class BackgroundWriterGivesWayTests : IDisposable
         await using var store = new SqliteCacheStore(folder.File("cache.sqlite"));
         var records = Enumerable.Range(0, 40).Select(Record).ToList();
 
-        var givenWay = await Task.Run(async () =>
-        {
-            BackgroundWork.Begin();
-            await store.SetManyAsync(records);
-            return BackgroundWork.TimesGivenWay;
-        });
+        var givenWay = await AsBackgroundWriter.SetManyAsync(store, records);
 
         Assert.Equal(records.Count, givenWay);
         foreach (var record in records)
@@ -65,12 +60,7 @@ public sealed class BackgroundWriterGivesWayTests : IDisposable
         // More than one take of the folder's lock (32 entries each).
         var records = Enumerable.Range(0, 40).Select(Record).ToList();
 
-        var givenWay = await Task.Run(async () =>
-        {
-            BackgroundWork.Begin();
-            await store.SetManyAsync(records);
-            return BackgroundWork.TimesGivenWay;
-        });
+        var givenWay = await AsBackgroundWriter.SetManyAsync(store, records);
 
         Assert.Equal(2 * records.Count, givenWay);
         foreach (var record in records)

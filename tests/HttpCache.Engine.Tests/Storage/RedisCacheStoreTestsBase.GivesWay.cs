@@ -1,5 +1,5 @@
-using HttpCache.Engine.Http;
 using HttpCache.Engine.Storage;
+using HttpCache.Engine.Tests.Http;
 
 namespace HttpCache.Engine.Tests.Storage;
 
@@ -15,12 +15,7 @@ public abstract partial class RedisCacheStoreTestsBase
         var store = OpenStore();
         var batch = Enumerable.Range(0, 12).Select(i => Record($"y{i}")).ToList();
 
-        var givenWay = await Task.Run(async () =>
-        {
-            BackgroundWork.Begin();
-            await ((ICacheStore)store).SetManyAsync(batch);
-            return BackgroundWork.TimesGivenWay;
-        });
+        var givenWay = await AsBackgroundWriter.SetManyAsync(store, batch);
 
         Assert.Equal(batch.Count, givenWay);
         foreach (var record in batch)

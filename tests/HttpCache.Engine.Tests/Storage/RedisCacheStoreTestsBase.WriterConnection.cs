@@ -1,5 +1,5 @@
-using HttpCache.Engine.Http;
 using HttpCache.Engine.Storage;
+using HttpCache.Engine.Tests.Http;
 
 namespace HttpCache.Engine.Tests.Storage;
 
@@ -18,11 +18,7 @@ public abstract partial class RedisCacheStoreTestsBase
         Assert.Empty(await store.GetVariantsAsync(batch[0].PrimaryKey));
         var before = RedisCallerThreads.Operations(store.Connection);
 
-        await Task.Run(async () =>
-        {
-            BackgroundWork.Begin();
-            await ((ICacheStore)store).SetManyAsync(batch);
-        });
+        await AsBackgroundWriter.SetManyAsync(store, batch);
 
         Assert.Equal(before, RedisCallerThreads.Operations(store.Connection));
         foreach (var record in batch)
@@ -44,11 +40,7 @@ public abstract partial class RedisCacheStoreTestsBase
         await ((ICacheStore)store).SetManyAsync([Record("warm1"), Record("warm2")]);
         var before = RedisCallerThreads.Operations(store.Connection);
 
-        await Task.Run(async () =>
-        {
-            BackgroundWork.Begin();
-            await ((ICacheStore)store).SetManyAsync(batch);
-        });
+        await AsBackgroundWriter.SetManyAsync(store, batch);
 
         Assert.True(RedisCallerThreads.Operations(store.Connection) - before >= (2 * batch.Count) + 1);
         Assert.Equal(batch[^1].Body, (await store.GetAsync(batch[^1].Key))!.Body);
