@@ -467,7 +467,39 @@ internal sealed class RequestRunner : IDisposable
     /// Sends one request and reads its answer, on any thread. Failures become the error record the cmdlet
     /// reports; only a stop of the pipeline (<paramref name="stop"/>) escapes, as an OperationCanceledException.
     /// </summary>
-    private static async Task<Outcome> SendAsync(PreparedRequest item, int timeoutSec, int operationSec, CancellationToken stop)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static Task<Outcome> SendAsync(PreparedRequest item, int timeoutSec, int operationSec, CancellationToken stop)
+    {
+        if (timeoutSec > 0 || operationSec > 0 || item.StreamToFile)
+        {
+            return SendAsync(item, timeoutSec, operationSec, stop, sent: null);
+        }
+
+        // A hit from a store that answers at once comes back completed, its body in memory: the outcome is built here,
+        // without a state machine.
+        Task<HttpResponseMessage> sent;
+        try
+        {
+            sent = item.Session.Engine.SendAsync(item.Request, item.Options, HttpCompletionOption.ResponseHeadersRead, stop);
+        }
+        catch (Exception ex)
+        {
+            sent = Task.FromException<HttpResponseMessage>(ex);
+        }
+
+        if (sent.IsCompletedSuccessfully && sent.Result is { Content: ByteArrayContent content } response)
+        {
+            var stream = content.ReadAsStream(stop);
+            var body = stream.Length == 0 ? [] : new byte[stream.Length];
+            stream.ReadExactly(body);
+            return Task.FromResult(Answered(item, response, body));
+        }
+
+        return SendAsync(item, timeoutSec, operationSec, stop, sent);
+    }
+
+    /// <summary>The same, awaiting what <paramref name="sent"/> (when given) or a new send answers.</summary>
+    private static async Task<Outcome> SendAsync(PreparedRequest item, int timeoutSec, int operationSec, CancellationToken stop, Task<HttpResponseMessage>? sent)
     {
         // -OperationTimeoutSeconds bounds the whole exchange, body included; -ConnectionTimeoutSeconds (applied by
         // the engine, so a stale answer can stand in) the wait for the answer, with a grace for the body.
@@ -478,7 +510,7 @@ internal sealed class RequestRunner : IDisposable
         try
         {
             // Headers first either way: the body is read here, once, straight into the array the answer keeps.
-            var response = await item.Session.Engine.SendAsync(item.Request, item.Options, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
+            var response = await (sent ?? item.Session.Engine.SendAsync(item.Request, item.Options, HttpCompletionOption.ResponseHeadersRead, token)).ConfigureAwait(false);
             if (item.StreamToFile && response.IsSuccessStatusCode && response.Content is not null)
             {
                 using (response)
@@ -505,7 +537,7 @@ internal sealed class RequestRunner : IDisposable
                 throw;
             }
 
-            return new Outcome(item, new CachedResponse(response, body, response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri) { OutFile = item.OutFile }, null);
+            return Answered(item, response, body);
         }
         catch (OperationCanceledException ex) when (!stop.IsCancellationRequested && deadline?.IsCancellationRequested == true)
         {
@@ -525,6 +557,9 @@ internal sealed class RequestRunner : IDisposable
             return new Outcome(item, null, record);
         }
     }
+
+    private static Outcome Answered(PreparedRequest item, HttpResponseMessage response, byte[] body)
+        => new(item, new CachedResponse(response, body, response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri) { OutFile = item.OutFile }, null);
 
     /// <summary>
     /// Reads the whole body into one array of its exact size when its length is known (a stored body, a

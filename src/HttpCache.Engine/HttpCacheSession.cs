@@ -215,10 +215,16 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>Sends a request through the cache with per-request options.</summary>
-    public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CacheRequestOptions? options = null, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, CancellationToken cancellationToken = default)
+    /// <remarks>A hit from a store that answers at once (Memory, SQLite, FileSystem) returns a completed task.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CacheRequestOptions? options = null, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ObjectDisposedException.ThrowIf(disposed != 0, this);
+        if (disposed != 0)
+        {
+            return Task.FromException<HttpResponseMessage>(new ObjectDisposedException(GetType().FullName));
+        }
+
         if (options is not null)
         {
             request.Options.Set(CachingHandler.OptionsKey, options);
@@ -228,9 +234,21 @@ public sealed class HttpCacheSession : IDisposable, IAsyncDisposable
             }
         }
 
-        var response = completion == HttpCompletionOption.ResponseHeadersRead
-            ? await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false)
-            : await Client.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        var sent = completion == HttpCompletionOption.ResponseHeadersRead
+            ? invoker.SendAsync(request, cancellationToken)
+            : Client.SendAsync(request, completion, cancellationToken);
+        if (sent.IsCompletedSuccessfully)
+        {
+            FlushInBackgroundWhenDue();
+            return sent;
+        }
+
+        return FlushWhenSentAsync(sent);
+    }
+
+    private async Task<HttpResponseMessage> FlushWhenSentAsync(Task<HttpResponseMessage> sent)
+    {
+        var response = await sent.ConfigureAwait(false);
         FlushInBackgroundWhenDue();
         return response;
     }

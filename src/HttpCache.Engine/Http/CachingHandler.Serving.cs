@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Policy;
 
@@ -38,6 +39,12 @@ public sealed partial class CachingHandler
     }
 
     private async Task<HttpResponseMessage> ServeStoredAsync(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason, CacheRequestOptions options, CancellationToken cancellationToken)
+        => ServeStored(request, stored, decision, info, now, staleReason)
+            ?? await BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The stored answer as the request asks for it; null when only the origin can answer its Range.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private HttpResponseMessage? ServeStored(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason)
     {
         if (CachePolicy.HasCacheConditional(request))
         {
@@ -54,7 +61,7 @@ public sealed partial class CachingHandler
         switch (range.Action)
         {
             case RangeAction.Origin:
-                return await BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken).ConfigureAwait(false);
+                return null;
             case RangeAction.Partial:
                 info.Add(CacheEventId.Decision, CacheDiagnosticLevel.Verbose, $"Range answered from the stored answer: bytes {range.First}-{range.Last} of {stored.Body.Length}.");
                 return PartialAnswer(request, stored, decision, info, now, range, range.First, stored.Body.Length);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Policy;
 using HttpCache.Engine.Storage;
@@ -46,16 +47,47 @@ public sealed partial class CachingHandler
 
     /// <summary>
     /// The stored answer for the request, or with <paramref name="parts"/> its stored part: a 206 is a piece of an
-    /// answer, never one to serve as the whole (RFC 9111 §3.3).
+    /// answer, never one to serve as the whole (RFC 9111 §3.3). Completes at once when the store answered at once
+    /// and every variant reads as it is (nothing to remove, no streamed body to check): a hit from a local store then
+    /// runs no state machine.
     /// </summary>
-    private async Task<(StoredResponse? Stored, bool StoreUsable)> FindAsync(string primaryKey, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken, bool parts = false)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ValueTask<(StoredResponse? Stored, bool StoreUsable)> FindAsync(string primaryKey, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken, bool parts = false)
     {
         // Queued writes first: one that lands between the two reads is then in the store's answer.
         var queued = writes.Pending(primaryKey);
+        Task<IReadOnlyList<CacheRecord>> read;
+        try
+        {
+            read = store.GetVariantsAsync(primaryKey, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            StoreFailed(info, "read", ex, primaryKey);
+            return new((null, false));
+        }
+
+        if (read.IsCompletedSuccessfully)
+        {
+            StoreRecovered(info, primaryKey);
+            var records = Usable(read.Result, queued, parts);
+            if (ReadVariantsAtOnce(records) is { } variants)
+            {
+                return new((CachePolicy.SelectVariant(variants, request, settings), true));
+            }
+
+            return new(SelectAsync(records, request, info, cancellationToken));
+        }
+
+        return new(FindLaterAsync(read, queued, primaryKey, request, info, parts, cancellationToken));
+    }
+
+    private async Task<(StoredResponse? Stored, bool StoreUsable)> FindLaterAsync(Task<IReadOnlyList<CacheRecord>> read, IReadOnlyCollection<CacheRecord> queued, string primaryKey, HttpRequestMessage request, CacheResponseInfo info, bool parts, CancellationToken cancellationToken)
+    {
         IReadOnlyList<CacheRecord> records;
         try
         {
-            records = await store.GetVariantsAsync(primaryKey, cancellationToken).ConfigureAwait(false);
+            records = await read.ConfigureAwait(false);
             StoreRecovered(info, primaryKey);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -64,14 +96,67 @@ public sealed partial class CachingHandler
             return (null, false);
         }
 
+        return await SelectAsync(Usable(records, queued, parts), request, info, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(StoredResponse? Stored, bool StoreUsable)> SelectAsync(IReadOnlyList<CacheRecord> records, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
+        var variants = await ReadVariantsAsync(records, info, cancellationToken).ConfigureAwait(false);
+        return (CachePolicy.SelectVariant(variants, request, settings), true);
+    }
+
+    /// <summary>The store's records with the queued writes in their place, whole answers or parts as asked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static IReadOnlyList<CacheRecord> Usable(IReadOnlyList<CacheRecord> records, IReadOnlyCollection<CacheRecord> queued, bool parts)
+    {
         if (queued.Count > 0)
         {
             records = records.Where(r => !queued.Any(q => q.Key == r.Key)).Concat(queued).ToList();
         }
 
-        records = records.Where(r => (r.StatusCode == 206) == parts).ToList();
-        var variants = await ReadVariantsAsync(records, info, cancellationToken).ConfigureAwait(false);
-        return (CachePolicy.SelectVariant(variants, request, settings), true);
+        foreach (var record in records)
+        {
+            if ((record.StatusCode == 206) != parts)
+            {
+                return records.Where(r => (r.StatusCode == 206) == parts).ToList();
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// The variants, when each reads as it is; null when one needs <see cref="ReadVariantsAsync"/>'s care (removed as
+    /// damaged or unvouched for, or a streamed body to check first), which then reads them all again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static List<StoredResponse>? ReadVariantsAtOnce(IReadOnlyList<CacheRecord> records)
+    {
+        var variants = new List<StoredResponse>(records.Count);
+        foreach (var record in records)
+        {
+            if (record.BodyStreamed)
+            {
+                return null;
+            }
+
+            try
+            {
+                var variant = EntrySerializer.Deserialize(record, record.Metadata, record.Body);
+                if (variant.Checksum is null)
+                {
+                    return null;
+                }
+
+                variants.Add(Decoded(variant));
+            }
+            catch (InvalidDataException)
+            {
+                return null;
+            }
+        }
+
+        return variants;
     }
 
     /// <summary>
@@ -100,9 +185,7 @@ public sealed partial class CachingHandler
                     continue;
                 }
 
-                variants.Add(variant.BodyEncoding is not { } encoding
-                    ? variant
-                    : variant.WithBody(BodyCodec.Decompress(variant.Body, encoding, variant.OriginalLength), null, variant.OriginalLength));
+                variants.Add(Decoded(variant));
             }
             catch (InvalidDataException ex)
             {
@@ -114,6 +197,12 @@ public sealed partial class CachingHandler
 
         return variants;
     }
+
+    /// <summary>The variant with its body as the origin sent it.</summary>
+    /// <exception cref="InvalidDataException">The stored compressed body does not decompress to its recorded length.</exception>
+    private static StoredResponse Decoded(StoredResponse variant) => variant.BodyEncoding is not { } encoding
+        ? variant
+        : variant.WithBody(BodyCodec.Decompress(variant.Body, encoding, variant.OriginalLength), null, variant.OriginalLength);
 
     /// <summary>
     /// A streamed body is read only as the caller reads it, so what can be checked before answering is checked

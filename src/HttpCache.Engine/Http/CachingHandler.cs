@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Runtime.CompilerServices;
 using HttpCache.Engine.Diagnostics;
 using HttpCache.Engine.Policy;
 using HttpCache.Engine.Storage;
@@ -120,23 +121,62 @@ public sealed partial class CachingHandler : DelegatingHandler
     }
 
     /// <inheritdoc />
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A request without a body is looked up before anything is awaited: when the store answers at once (Memory,
+    /// SQLite, FileSystem) and the stored answer is served, the hit completes without a state machine.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var info = new CacheResponseInfo();
-        request.Options.Set(CacheResponseExtensions.InfoKey, info);
-        var options = request.Options.TryGetValue(OptionsKey, out var given) ? given : CacheRequestOptions.Default;
-        if (writes.TakeFailure() is { } writeFailure)
+        try
         {
-            StoreFailed(info, "write an earlier answer", writeFailure.Error, writeFailure.PrimaryKey);
-        }
+            var info = new CacheResponseInfo();
+            request.Options.Set(CacheResponseExtensions.InfoKey, info);
+            var options = request.Options.TryGetValue(OptionsKey, out var given) ? given : CacheRequestOptions.Default;
+            if (writes.TakeFailure() is { } writeFailure)
+            {
+                StoreFailed(info, "write an earlier answer", writeFailure.Error, writeFailure.PrimaryKey);
+            }
 
-        var bypass = CachePolicy.Bypass(request, settings)
-            ?? (options.ExpireAfter is { IsDoNotCache: true } ? CacheReason.BypassDoNotCache : (CacheReason?)null);
-        if (bypass is not null)
+            var bypass = CachePolicy.Bypass(request, settings)
+                ?? (options.ExpireAfter is { IsDoNotCache: true } ? CacheReason.BypassDoNotCache : (CacheReason?)null);
+            if (bypass is not null)
+            {
+                return BypassAsync(request, options, info, bypass.Value, cancellationToken);
+            }
+
+            if (request.Content is not null || request.Method == HttpMethod.Head)
+            {
+                return SendWithBodyOrHeadAsync(request, options, info, cancellationToken);
+            }
+
+            var primaryKey = BodylessPrimaryKey(request.Method.Method, request);
+            info.CacheKey = primaryKey;
+            var found = FindAsync(primaryKey, request, info, cancellationToken);
+            if (found.IsCompletedSuccessfully && found.Result is { Stored: { } stored, StoreUsable: true })
+            {
+                var now = time.GetUtcNow();
+                var decision = CachePolicy.Lookup(request, stored, settings, options, now);
+                if (decision.Action == LookupAction.Serve)
+                {
+                    Describe(info, request, decision, stored);
+                    return ServeStored(request, stored, decision, info, now, StaleReason(decision)) is { } answer
+                        ? Task.FromResult(answer)
+                        : BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken);
+                }
+            }
+
+            return AfterLookupAsync(request, options, info, null, primaryKey, null, found, cancellationToken);
+        }
+        catch (Exception ex)
         {
-            return await BypassAsync(request, options, info, bypass.Value, cancellationToken).ConfigureAwait(false);
+            return Task.FromException<HttpResponseMessage>(ex);
         }
+    }
 
+    /// <summary>A request with a body (keyed by its digest) or a HEAD (answered from a stored GET when it can be).</summary>
+    private async Task<HttpResponseMessage> SendWithBodyOrHeadAsync(HttpRequestMessage request, CacheRequestOptions options, CacheResponseInfo info, CancellationToken cancellationToken)
+    {
         byte[]? body = null;
         if (request.Content is not null)
         {
@@ -157,7 +197,13 @@ public sealed partial class CachingHandler : DelegatingHandler
         }
 
         // A store that just failed the GET lookup is not asked again (one failure, one count).
-        var (stored, storeUsable) = getUsable ? await FindAsync(primaryKey, request, info, cancellationToken).ConfigureAwait(false) : (null, false);
+        var found = getUsable ? FindAsync(primaryKey, request, info, cancellationToken) : new ValueTask<(StoredResponse?, bool)>((null, false));
+        return await AfterLookupAsync(request, options, info, body, primaryKey, storedGet, found, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> AfterLookupAsync(HttpRequestMessage request, CacheRequestOptions options, CacheResponseInfo info, byte[]? body, string primaryKey, StoredResponse? storedGet, ValueTask<(StoredResponse? Stored, bool StoreUsable)> found, CancellationToken cancellationToken)
+    {
+        var (stored, storeUsable) = await found.ConfigureAwait(false);
         var now = time.GetUtcNow();
         var decision = storeUsable
             ? CachePolicy.Lookup(request, stored, settings, options, now)

@@ -89,7 +89,21 @@ internal sealed class FailingStore : ICacheStore
 
     private static CacheStoreException Failure(string what) => new($"The test store refuses to {what}.");
 
-    private async Task<T> Read<T>(Func<Task<T>> operation)
+    /// <summary>Reads answer at once, as the Memory and SQLite stores do; a failing read then throws before any task exists.</summary>
+    public bool ReadsAtOnce { get; set; }
+
+    private Task<T> Read<T>(Func<Task<T>> operation)
+    {
+        if (!ReadsAtOnce)
+        {
+            return ReadLaterAsync(operation);
+        }
+
+        Interlocked.Increment(ref calls);
+        return FailReads ? throw Failure("read") : operation();
+    }
+
+    private async Task<T> ReadLaterAsync<T>(Func<Task<T>> operation)
     {
         Interlocked.Increment(ref calls);
         await Task.Yield();
