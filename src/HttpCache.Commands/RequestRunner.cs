@@ -32,6 +32,31 @@ internal sealed class RequestRunner : IDisposable
 
     public RequestRunner(CachedRequestCommandBase cmdlet) => this.cmdlet = cmdlet;
 
+    private bool? verboseShown;
+
+    /// <summary>
+    /// Whether WriteVerbose shows anything for this command, decided as PowerShell decides it (-Verbose, else -Debug,
+    /// else $VerbosePreference in the caller's scope): the cache's explanations are put into words only then.
+    /// </summary>
+    private bool VerboseShown => verboseShown ??= VerboseShownFor(cmdlet);
+
+    internal static bool VerboseShownFor(PSCmdlet cmdlet)
+    {
+        var bound = cmdlet.MyInvocation.BoundParameters;
+        if (bound.TryGetValue("Verbose", out var verbose))
+        {
+            return LanguagePrimitives.IsTrue(verbose);
+        }
+
+        if (bound.TryGetValue("Debug", out var debug) && LanguagePrimitives.IsTrue(debug))
+        {
+            return true;
+        }
+
+        return !LanguagePrimitives.TryConvertTo<ActionPreference>(cmdlet.GetVariableValue("VerbosePreference"), out var preference)
+            || preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+    }
+
     private bool IsBatch => cmdlet.MyInvocation.BoundParameters.ContainsKey(nameof(CachedRequestCommandBase.ThrottleLimit));
 
     /// <summary>ProcessRecord: sends now, or collects for the batch. With -FollowRelLink, each next page is fetched (and cached) in turn.</summary>
@@ -796,15 +821,18 @@ internal sealed class RequestRunner : IDisposable
         }
 
         var result = outcome.Response!;
-        foreach (var (isWarning, message) in result.Diagnostics)
+        if (result.Info is { } info && (info.HasWarnings || VerboseShown))
         {
-            if (isWarning)
+            foreach (var diagnostic in info.Diagnostics)
             {
-                cmdlet.WriteWarning(message);
-            }
-            else
-            {
-                cmdlet.WriteVerbose(message);
+                if (diagnostic.Level == CacheDiagnosticLevel.Warning)
+                {
+                    cmdlet.WriteWarning(diagnostic.Message);
+                }
+                else if (VerboseShown)
+                {
+                    cmdlet.WriteVerbose(diagnostic.Message);
+                }
             }
         }
 

@@ -64,10 +64,42 @@ public sealed class CacheResponseInfo
     /// <summary>Why a stale answer was served (max-stale …); null when it was not.</summary>
     public string? StaleReason { get; internal set; }
 
-    /// <summary>The diagnostics, in order.</summary>
-    public IReadOnlyList<CacheDiagnostic> Diagnostics => diagnostics;
+    /// <summary>Explanations not yet put into words, by their place in the list: most answers are never explained to anyone.</summary>
+    private List<(int Index, Func<string> Words)>? unworded;
 
-    internal void Add(CacheEventId id, CacheDiagnosticLevel level, string message) => diagnostics.Add(new(id, level, message));
+    /// <summary>The diagnostics, in order.</summary>
+    public IReadOnlyList<CacheDiagnostic> Diagnostics
+    {
+        get
+        {
+            if (unworded is { } pending)
+            {
+                unworded = null;
+                foreach (var (index, words) in pending)
+                {
+                    diagnostics[index] = diagnostics[index] with { Message = words() };
+                }
+            }
+
+            return diagnostics;
+        }
+    }
+
+    /// <summary>True when a diagnostic is a warning: a caller that shows no explanations still shows these.</summary>
+    public bool HasWarnings { get; private set; }
+
+    internal void Add(CacheEventId id, CacheDiagnosticLevel level, string message)
+    {
+        HasWarnings |= level == CacheDiagnosticLevel.Warning;
+        diagnostics.Add(new(id, level, message));
+    }
+
+    /// <summary>A verbose explanation, put into words when <see cref="Diagnostics"/> is first read.</summary>
+    internal void Explain(CacheEventId id, Func<string> words)
+    {
+        (unworded ??= []).Add((diagnostics.Count, words));
+        diagnostics.Add(new(id, CacheDiagnosticLevel.Verbose, string.Empty));
+    }
 }
 
 /// <summary>Reads the cache's description of an answer.</summary>

@@ -84,15 +84,22 @@ public sealed partial class CachingHandler
             info.ExpiresAt = stored.Record.ExpiresAt;
         }
 
-        var what = $"{request.Method} {request.RequestUri}: {decision.Reason.ToId()}";
-        info.Add(CacheEventId.Decision, CacheDiagnosticLevel.Verbose, decision.Action switch
+        // Taken now: a redirect later changes the request's target and method.
+        var (method, uri) = (request.Method, request.RequestUri);
+        info.Explain(CacheEventId.Decision, () => Explanation(method, uri, decision, stored));
+    }
+
+    private static string Explanation(HttpMethod method, Uri? uri, LookupDecision decision, StoredResponse? stored)
+    {
+        var what = $"{method} {uri}: {decision.Reason.ToId()}";
+        return decision.Action switch
         {
             LookupAction.Serve => $"{what}, served from the cache (age {decision.Age.TotalSeconds:0}s, {ExpiryText(stored!.Record.ExpiresAt)}).",
             LookupAction.ServeAndRefresh => $"{what}, served stale from the cache (age {decision.Age.TotalSeconds:0}s, expired {stored!.Record.ExpiresAt:u}).",
             LookupAction.Revalidate => $"{what}, revalidating with {(stored!.ETag is not null ? "If-None-Match " + stored.ETag : "If-Modified-Since " + stored.LastModified)}.",
             LookupAction.NotCached => $"{what}, answered 504 Not Cached without contacting the origin.",
             _ => $"{what}, fetching from the origin.",
-        });
+        };
     }
 
     private static string ExpiryText(DateTimeOffset? expiresAt) =>

@@ -297,6 +297,31 @@ public sealed class InvokeCachedWebRequestTests(OriginFixture fixture) : IClassF
         Assert.Empty(result.Warnings);
     }
 
+    [Theory]
+    [InlineData("-Verbose", "SilentlyContinue", true)]
+    [InlineData("", "Continue", true)]
+    [InlineData("-Verbose:$false", "Continue", false)]
+    [InlineData("", "SilentlyContinue", false)]
+    [InlineData("", "Ignore", false)]
+    public async Task VerboseFollowsPowerShellsOwnRules(string switches, string preference, bool shown)
+    {
+        // The explanations are put into words only when they will be shown: the cmdlet decides that as PowerShell does.
+        var (_, url) = Counter();
+        using var ps = PS.Open();
+        var result = await ps.Ok($$"""
+            $s = New-HttpCacheSession -Backend Memory
+            $null = Invoke-CachedWebRequest -Uri $u -Session $s
+            function Get-Twice { [CmdletBinding()] param() Invoke-CachedWebRequest -Uri $u -Session $s {{switches}} }
+            $VerbosePreference = '{{preference}}'
+            $answer = Get-Twice
+            $VerbosePreference = 'SilentlyContinue'
+            $answer.FromCache
+            """, ("u", url));
+
+        Assert.Equal(true, result.Output.Single().BaseObject);
+        Assert.Equal(shown, result.Verbose.Any(line => line.Contains("fresh-hit", StringComparison.Ordinal) && line.Contains(url, StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task PerRequestExpireAfterSetsTheLifetime()
     {
