@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -43,6 +44,43 @@ public sealed class CacheDirectives
 
     /// <summary>Parses one field value.</summary>
     public static CacheDirectives Parse(string? fieldValue) => fieldValue is null ? Empty : Parse([fieldValue]);
+
+    /// <summary>How many distinct field values <see cref="Remembered"/> keeps; past it, it starts again.</summary>
+    private const int FieldValuesRemembered = 256;
+    private static readonly ConcurrentDictionary<string, CacheDirectives> RememberedValues = new(StringComparer.Ordinal);
+    private static int rememberedCount;
+
+    /// <summary>
+    /// Parses one field value, remembering the answer (directives are immutable): a store's entries carry a handful of
+    /// distinct Cache-Control values, and every hit reads its entry's.
+    /// </summary>
+    internal static CacheDirectives Remembered(string? fieldValue)
+    {
+        if (fieldValue is null)
+        {
+            return Empty;
+        }
+
+        if (RememberedValues.TryGetValue(fieldValue, out var directives))
+        {
+            return directives;
+        }
+
+        directives = Parse(fieldValue);
+        // Counted here, as the session's remembered keys are: Count would take every lock of the dictionary.
+        if (Volatile.Read(ref rememberedCount) >= FieldValuesRemembered)
+        {
+            RememberedValues.Clear();
+            Volatile.Write(ref rememberedCount, 0);
+        }
+
+        if (RememberedValues.TryAdd(fieldValue, directives))
+        {
+            Interlocked.Increment(ref rememberedCount);
+        }
+
+        return directives;
+    }
 
     /// <summary>True when the directive is present (names are case-insensitive).</summary>
     public bool Has(string name) => directives.Exists(d => string.Equals(d.Key, name, StringComparison.OrdinalIgnoreCase));

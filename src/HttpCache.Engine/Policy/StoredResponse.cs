@@ -85,20 +85,30 @@ public sealed class StoredResponse
     /// <summary>All values of a header joined with ", ", or null.</summary>
     public string? GetJoinedHeader(string name)
     {
+        string? single = null;
         List<string>? values = null;
         foreach (var header in Headers)
         {
-            if (string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(header.Key, name, StringComparison.OrdinalIgnoreCase))
             {
-                (values ??= []).AddRange(header.Value);
+                continue;
             }
+
+            if (single is null && values is null && header.Value is [var only])
+            {
+                single = only;
+                continue;
+            }
+
+            values ??= single is null ? [] : [single];
+            values.AddRange(header.Value);
         }
 
-        return values is null ? null : string.Join(", ", values);
+        return values is not null ? string.Join(", ", values) : single;
     }
 
     /// <summary>The stored Cache-Control directives, parsed once.</summary>
-    public CacheDirectives CacheControl => cacheControl ??= CacheDirectives.Parse(GetJoinedHeader("Cache-Control"));
+    public CacheDirectives CacheControl => cacheControl ??= CacheDirectives.Remembered(GetJoinedHeader("Cache-Control"));
 
     /// <summary>
     /// The directives that govern this answer in a session: the targeted field (RFC 9213) when the session

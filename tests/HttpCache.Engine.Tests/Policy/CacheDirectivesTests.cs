@@ -123,4 +123,51 @@ public sealed class CacheDirectivesTests
 
         Assert.Same(CacheDirectives.Empty, CacheDirectives.From(response.Headers));
     }
+
+    [Fact]
+    public void A_remembered_field_value_reads_as_parsed_and_is_parsed_once()
+    {
+        var first = CacheDirectives.Remembered("public, max-age=61");
+        var again = CacheDirectives.Remembered("public, max-age=61");
+
+        Assert.Same(first, again);
+        Assert.Equal(TimeSpan.FromSeconds(61), again.MaxAge);
+        Assert.True(again.Has("public"));
+        Assert.Same(CacheDirectives.Empty, CacheDirectives.Remembered(null));
+    }
+
+    [Fact]
+    public void Remembering_starts_again_past_its_bound_and_keeps_reading_right()
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            Assert.Equal(TimeSpan.FromSeconds(100_000 + i), CacheDirectives.Remembered($"max-age={100_000 + i}").MaxAge);
+        }
+
+        Assert.Equal(TimeSpan.FromSeconds(100_599), CacheDirectives.Remembered("max-age=100599").MaxAge);
+    }
+
+    [Theory]
+    [InlineData(new[] { "Cache-Control: max-age=60" }, "max-age=60")]
+    [InlineData(new[] { "Cache-Control: max-age=60", "ETag: \"a\"", "cache-control: public" }, "max-age=60, public")]
+    [InlineData(new[] { "ETag: \"a\"" }, null)]
+    public void A_stored_fields_lines_are_joined_as_one_list(string[] headers, string? joined)
+    {
+        var stored = PolicyData.Stored(TimeSpan.FromMinutes(1), headers: headers);
+
+        Assert.Equal(joined, stored.GetJoinedHeader("Cache-Control"));
+    }
+
+    [Fact]
+    public void A_stored_field_line_of_several_values_keeps_them_in_order()
+    {
+        var stored = new StoredResponse
+        {
+            Record = PolicyData.Stored(TimeSpan.FromMinutes(1)).Record,
+            StatusCode = 200,
+            Headers = [new("Cache-Control", ["max-age=60", "public"]), new("Cache-Control", ["no-transform"])],
+        };
+
+        Assert.Equal("max-age=60, public, no-transform", stored.GetJoinedHeader("Cache-Control"));
+    }
 }
