@@ -17,7 +17,9 @@ namespace HttpCache;
 public sealed partial class CachedResponse
 {
     private readonly byte[] body;
-    private readonly MediaTypeHeaderValue? contentType;
+    private readonly HttpContent? content;
+    private MediaTypeHeaderValue? contentType;
+    private bool? isText;
     private Dictionary<string, IEnumerable<string>>? headers;
     private string? text;
     private Encoding? encoding;
@@ -38,8 +40,7 @@ public sealed partial class CachedResponse
         ReasonPhrase = response.ReasonPhrase ?? string.Empty;
         // Headers, text and raw content are built on first read: a script that keeps only .Content, or pipes
         // the answer to $null, does not pay for the views it never looks at.
-        contentType = response.Content?.Headers.ContentType;
-        IsText = IsTextType(contentType?.MediaType);
+        content = response.Content;
         BaseResponse = response;
 
         if (info is not null)
@@ -53,7 +54,7 @@ public sealed partial class CachedResponse
             Reason = info.Reason.ToId();
             StoreReason = info.StoreReason?.ToId();
             StaleReason = info.StaleReason;
-            Diagnostics = info.Diagnostics.Select(d => (d.Level == CacheDiagnosticLevel.Warning, d.Message)).ToArray();
+            Info = info;
         }
         else
         {
@@ -148,7 +149,7 @@ public sealed partial class CachedResponse
     internal byte[] Body => body;
 
     /// <summary>The body decoded as text whatever its type: what Invoke-CachedRestMethod and error details read.</summary>
-    internal string Text => text ??= Decode(body, contentType, out encoding);
+    internal string Text => text ??= Decode(body, ContentType, out encoding);
 
     private Encoding TextEncoding
     {
@@ -160,16 +161,20 @@ public sealed partial class CachedResponse
     }
 
     /// <summary>The Content-Type's media type in lower case (application/json), without its parameters; null when there is none.</summary>
-    internal string? MediaType => contentType?.MediaType is { Length: > 0 } media ? media.ToLowerInvariant() : null;
+    internal string? MediaType => ContentType?.MediaType is { Length: > 0 } media ? media.ToLowerInvariant() : null;
 
     /// <summary>True when Invoke-WebRequest would read the body as text (text/*, XML and JSON types).</summary>
-    internal bool IsText { get; }
+    internal bool IsText => isText ??= IsTextType(ContentType?.MediaType);
+
+    /// <summary>The Content-Type, parsed on first read.</summary>
+    private MediaTypeHeaderValue? ContentType => contentType ??= content?.Headers.ContentType;
 
     /// <summary>
-    /// The cache's diagnostics for this answer, in order; written by the cmdlet as verbose and warning
-    /// messages. Framework types only: see <see cref="CacheSession"/> on engine types in this assembly's public types.
+    /// How the engine served this answer; the cmdlet writes its diagnostics as verbose and warning messages, and puts
+    /// the explanations into words only when they will be shown. Internal: engine types stay out of this assembly's
+    /// public types (see <see cref="CacheSession"/>).
     /// </summary>
-    internal IReadOnlyList<(bool IsWarning, string Message)> Diagnostics { get; } = [];
+    internal CacheResponseInfo? Info { get; }
 
     /// <summary>The content, as Invoke-WebRequest's answer gives it: the text, or an ASCII view of the bytes.</summary>
     public override string ToString() => IsText ? Text : AsciiView(body);
