@@ -9,18 +9,37 @@ namespace HttpCache.Engine.Diagnostics;
 /// </summary>
 internal sealed class AccessLog
 {
-    private ConcurrentDictionary<string, Access> pending = new(StringComparer.Ordinal);
+    // Counters are objects, not structs: a dictionary of string to a reference type runs the shared code the runtime
+    // ships compiled, where a struct value has AddOrUpdate compiled for it in the process, and a short-lived pwsh
+    // runs that first-tier code on every hit.
+    private ConcurrentDictionary<string, Counter> pending = new(StringComparer.Ordinal);
 
     public bool IsEmpty => pending.IsEmpty;
 
-    public void Record(string key, DateTimeOffset at) =>
-        pending.AddOrUpdate(key, static (_, at) => new Access(1, at), static (_, old, at) => new Access(old.Hits + 1, at > old.Last ? at : old.Last), at);
+    public void Record(string key, DateTimeOffset at) => pending.GetOrAdd(key, static _ => new Counter()).Add(at.UtcTicks);
 
     public List<EntryAccess> Take()
     {
-        var taken = Interlocked.Exchange(ref pending, new ConcurrentDictionary<string, Access>(StringComparer.Ordinal));
-        return taken.Select(p => new EntryAccess(p.Key, p.Value.Hits, p.Value.Last)).ToList();
+        var taken = Interlocked.Exchange(ref pending, new ConcurrentDictionary<string, Counter>(StringComparer.Ordinal));
+        return taken.Select(p => new EntryAccess(p.Key, p.Value.Hits, new DateTimeOffset(p.Value.LastTicks, TimeSpan.Zero))).ToList();
     }
 
-    private readonly record struct Access(long Hits, DateTimeOffset Last);
+    private sealed class Counter
+    {
+        private long hits;
+        private long lastTicks;
+
+        public long Hits => Volatile.Read(ref hits);
+
+        public long LastTicks => Volatile.Read(ref lastTicks);
+
+        public void Add(long ticks)
+        {
+            Interlocked.Increment(ref hits);
+            long seen;
+            while (ticks > (seen = Volatile.Read(ref lastTicks)) && Interlocked.CompareExchange(ref lastTicks, ticks, seen) != seen)
+            {
+            }
+        }
+    }
 }
