@@ -40,16 +40,11 @@ internal static class WebRequestBuilder
             return null;
         }
 
-        // On Unix a rooted path ('/index.html') parses as an absolute file:// URI.
+        // On Unix a rooted path ('/index.html') parses as an absolute file:// URI. An http or https URL without a
+        // host does not parse at all ('http:///x', 'http://:80/'), so the scheme is all left to check.
         if (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
         {
             error = uri.IsFile ? "it is a file path, not a URL." : $"the scheme '{uri.Scheme}' is not http or https.";
-            return null;
-        }
-
-        if (string.IsNullOrEmpty(uri.Host))
-        {
-            error = "it has no host.";
             return null;
         }
 

@@ -123,6 +123,8 @@ public sealed class InvokeCachedWebRequestTests(OriginFixture fixture) : IClassF
     [InlineData("ftp://example.com/file")]
     [InlineData("file:///etc/passwd")]
     [InlineData("http://")]
+    [InlineData("http:///no-host")]
+    [InlineData("https://:443/")]
     public async Task InvalidUriIsAClearErrorThatNeverReachesTheEngine(string uri)
     {
         using var ps = PS.Open();
