@@ -25,8 +25,9 @@
     -Only WebMiss (or any of the figures' kinds) measures those figures and the floor alone. -Dump <folder> also writes,
     for each figure, one CSV line per timed call: its µs and what happened in the process meanwhile (collections and
     their pause, methods JIT-compiled and the JIT's time, contended locks, thread-pool work items, the calling thread's
-    CPU time, context switches, page faults and time spent runnable but waiting for a core, and the process's CPU
-    time): where the slow calls of a tail come from (docs/performance.md, "The misses' tail").
+    CPU time, context switches, page faults and time spent runnable but waiting for a core, the process's CPU
+    time, and the bytes the calling thread allocated): where the slow calls of a tail come from (docs/performance.md,
+    "The misses' tail"), and a measure of a call's work that a noisy host does not move.
         dotnet pwsh tests/HttpCache.Benchmarks/cmdlet-bench.ps1 -Only WebMiss -Backend Sqlite,FileSystem -Dump /tmp/calls
 
     -ScaleEntries N builds an N-entry SQLite store by direct inserts (one transaction; 100 hosts, 1 KiB bodies, half of
@@ -52,7 +53,7 @@ param(
     [string[]] $Only,
     # A folder: each figure also writes one CSV line per timed call (its µs, and what happened in the process during
     # it: collections and their pause, methods JIT-compiled, contended locks, the calling thread's CPU time, context
-    # switches and page faults). The probes cost a few µs a call, so figures taken with it are not for quoting.
+    # switches, page faults, bytes allocated). The probes cost a few µs a call, so figures taken with it are not for quoting.
     [string] $Dump,
     [string] $ModuleManifest = (Join-Path $PSScriptRoot '../../module/HttpCache.psd1'),
 
@@ -158,7 +159,7 @@ using System.Threading;
 // clock_gettime for the calling thread's CPU time, context switches and page faults, and the process's CPU time).
 public sealed class BenchProbe
 {
-    private const int Columns = 15;
+    private const int Columns = 16;
     private readonly long[] _before = new long[Columns];
     private readonly long[][] _rows;
     private readonly long _origin = Stopwatch.GetTimestamp();
@@ -194,6 +195,8 @@ public sealed class BenchProbe
         into[13] = clock[0] * 1000000 + clock[1] / 1000;   // the process's CPU µs
         // The calling thread's time spent runnable but waiting for a core (the second figure of schedstat, ns).
         into[14] = long.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[1]) / 1000;
+        // Bytes the calling thread allocated: a measure of the call's work that a noisy host does not move.
+        into[15] = GC.GetAllocatedBytesForCurrentThread();
     }
 
     public void Begin() => Read(_before);
@@ -211,7 +214,7 @@ public sealed class BenchProbe
 
     public void Write(string path)
     {
-        var text = new StringBuilder("start_us,us,gen0,gen1,gen2,gc_pause_us,jit_methods,jit_us,lock_contentions,pool_items,thread_cpu_us,vcsw,ivcsw,minflt,process_cpu_us,runqueue_us\n");
+        var text = new StringBuilder("start_us,us,gen0,gen1,gen2,gc_pause_us,jit_methods,jit_us,lock_contentions,pool_items,thread_cpu_us,vcsw,ivcsw,minflt,process_cpu_us,runqueue_us,thread_alloc_bytes\n");
         foreach (var row in _rows) { if (row != null) { text.AppendLine(string.Join(",", row)); } }
         File.WriteAllText(path, text.ToString());
     }
