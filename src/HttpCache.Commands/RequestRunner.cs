@@ -514,10 +514,7 @@ internal sealed class RequestRunner : IDisposable
 
         if (sent.IsCompletedSuccessfully && sent.Result is { Content: ByteArrayContent content } response)
         {
-            var stream = content.ReadAsStream(stop);
-            var body = stream.Length == 0 ? [] : new byte[stream.Length];
-            stream.ReadExactly(body);
-            return Task.FromResult(Answered(item, response, body));
+            return Task.FromResult(Answered(item, response, ReadAtOnce(content)));
         }
 
         return SendAsync(item, timeoutSec, operationSec, stop, sent);
@@ -554,7 +551,12 @@ internal sealed class RequestRunner : IDisposable
             byte[] body;
             try
             {
-                body = response.Content is null ? [] : await ReadBodyAsync(response.Content, token).ConfigureAwait(false);
+                body = response.Content switch
+                {
+                    null => [],
+                    ByteArrayContent stored => ReadAtOnce(stored),
+                    var content => await ReadBodyAsync(content, token).ConfigureAwait(false),
+                };
             }
             catch
             {
@@ -585,6 +587,15 @@ internal sealed class RequestRunner : IDisposable
 
     private static Outcome Answered(PreparedRequest item, HttpResponseMessage response, byte[] body)
         => new(item, new CachedResponse(response, body, response.GetCacheInfo(), item.Request.Method.Method, item.Uri.AbsoluteUri) { OutFile = item.OutFile }, null);
+
+    /// <summary>A body already in memory (a stored answer's), copied into an array of its own at once.</summary>
+    private static byte[] ReadAtOnce(ByteArrayContent content)
+    {
+        var stream = content.ReadAsStream();
+        var body = stream.Length == 0 ? [] : new byte[stream.Length];
+        stream.ReadExactly(body);
+        return body;
+    }
 
     /// <summary>
     /// Reads the whole body into one array of its exact size when its length is known (a stored body, a

@@ -38,9 +38,10 @@ public sealed partial class CachingHandler
         return (storedGet, storeUsable, await ServeStoredAsync(request, storedGet, decision, info, now, StaleReason(decision), options, cancellationToken).ConfigureAwait(false));
     }
 
-    private async Task<HttpResponseMessage> ServeStoredAsync(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason, CacheRequestOptions options, CancellationToken cancellationToken)
-        => ServeStored(request, stored, decision, info, now, staleReason)
-            ?? await BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken).ConfigureAwait(false);
+    private Task<HttpResponseMessage> ServeStoredAsync(HttpRequestMessage request, StoredResponse stored, LookupDecision decision, CacheResponseInfo info, DateTimeOffset now, string? staleReason, CacheRequestOptions options, CancellationToken cancellationToken)
+        => ServeStored(request, stored, decision, info, now, staleReason) is { } answer
+            ? Task.FromResult(answer)
+            : BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken);
 
     /// <summary>The stored answer as the request asks for it; null when only the origin can answer its Range.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

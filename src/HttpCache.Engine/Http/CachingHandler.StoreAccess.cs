@@ -70,17 +70,18 @@ public sealed partial class CachingHandler
         if (read.IsCompletedSuccessfully)
         {
             StoreRecovered(info, primaryKey);
-            var records = Usable(read.Result, queued, parts);
-            if (ReadVariantsAtOnce(records) is { } variants)
-            {
-                return new((CachePolicy.SelectVariant(variants, request, settings), true));
-            }
-
-            return new(SelectAsync(records, request, info, cancellationToken));
+            return Select(Usable(read.Result, queued, parts), request, info, cancellationToken);
         }
 
         return new(FindLaterAsync(read, queued, primaryKey, request, info, parts, cancellationToken));
     }
+
+    /// <summary>The variant the request selects; at once when every record reads as it is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ValueTask<(StoredResponse? Stored, bool StoreUsable)> Select(IReadOnlyList<CacheRecord> records, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken)
+        => ReadVariantsAtOnce(records) is { } variants
+            ? new((CachePolicy.SelectVariant(variants, request, settings), true))
+            : new(SelectAsync(records, request, info, cancellationToken));
 
     private async Task<(StoredResponse? Stored, bool StoreUsable)> FindLaterAsync(Task<IReadOnlyList<CacheRecord>> read, IReadOnlyCollection<CacheRecord> queued, string primaryKey, HttpRequestMessage request, CacheResponseInfo info, bool parts, CancellationToken cancellationToken)
     {
@@ -96,7 +97,7 @@ public sealed partial class CachingHandler
             return (null, false);
         }
 
-        return await SelectAsync(Usable(records, queued, parts), request, info, cancellationToken).ConfigureAwait(false);
+        return await Select(Usable(records, queued, parts), request, info, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(StoredResponse? Stored, bool StoreUsable)> SelectAsync(IReadOnlyList<CacheRecord> records, HttpRequestMessage request, CacheResponseInfo info, CancellationToken cancellationToken)

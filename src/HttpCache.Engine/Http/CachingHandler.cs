@@ -160,9 +160,7 @@ public sealed partial class CachingHandler : DelegatingHandler
                 if (decision.Action == LookupAction.Serve)
                 {
                     Describe(info, request, decision, stored);
-                    return ServeStored(request, stored, decision, info, now, StaleReason(decision)) is { } answer
-                        ? Task.FromResult(answer)
-                        : BypassAsync(request, options, info, CacheReason.BypassRange, cancellationToken);
+                    return ServeStoredAsync(request, stored, decision, info, now, StaleReason(decision), options, cancellationToken);
                 }
             }
 
