@@ -17,7 +17,7 @@ public sealed partial class CachingHandler
     {
         var host = request.Headers.Host;
         var id = (method, host, request.RequestUri!.OriginalString);
-        if (primaryKeys.TryGetValue(id, out var key))
+        if (primaryKeys.TryGet(id, out var key))
         {
             return key;
         }
@@ -25,18 +25,7 @@ public sealed partial class CachingHandler
         key = CacheKey.Primary(method, request.RequestUri, null, null, settings, host, out var keyedSecret);
         if (!keyedSecret)
         {
-            // Counted here: a ConcurrentDictionary's Count takes every one of its locks, and it has hundreds once it
-            // holds thousands of keys. Under concurrent callers the count may drift by a few, and the bound with it.
-            if (Volatile.Read(ref primaryKeyCount) >= PrimaryKeysRemembered)
-            {
-                primaryKeys.Clear();
-                Volatile.Write(ref primaryKeyCount, 0);
-            }
-
-            if (primaryKeys.TryAdd(id, key))
-            {
-                Interlocked.Increment(ref primaryKeyCount);
-            }
+            primaryKeys.Remember(id, key);
         }
 
         return key;

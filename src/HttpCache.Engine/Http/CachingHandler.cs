@@ -36,10 +36,8 @@ public sealed partial class CachingHandler : DelegatingHandler
     private readonly ICacheStore store;
     private readonly CacheSettings settings;
 
-    /// <summary>How many body-less requests' primary keys a session remembers (<see cref="BodylessPrimaryKey"/>); past it, it starts again.</summary>
-    private const int PrimaryKeysRemembered = 4096;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Method, string? Host, string Url), string> primaryKeys = new();
-    private int primaryKeyCount;
+    /// <summary>Body-less requests' primary keys, 4,096 at most (<see cref="BodylessPrimaryKey"/>).</summary>
+    private readonly BoundedMemo<(string Method, string? Host, string Url), string> primaryKeys = new(4096);
     private readonly TimeProvider time;
     private readonly CacheCounters counters;
     private readonly AccessLog? accessLog;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -45,10 +44,8 @@ public sealed class CacheDirectives
     /// <summary>Parses one field value.</summary>
     public static CacheDirectives Parse(string? fieldValue) => fieldValue is null ? Empty : Parse([fieldValue]);
 
-    /// <summary>How many distinct field values <see cref="Remembered"/> keeps; past it, it starts again.</summary>
-    private const int FieldValuesRemembered = 256;
-    private static readonly ConcurrentDictionary<string, CacheDirectives> RememberedValues = new(StringComparer.Ordinal);
-    private static int rememberedCount;
+    /// <summary>Field values parsed before, 256 at most.</summary>
+    private static readonly BoundedMemo<string, CacheDirectives> RememberedValues = new(256, StringComparer.Ordinal);
 
     /// <summary>
     /// Parses one field value, remembering the answer (directives are immutable): a store's entries carry a handful of
@@ -61,22 +58,10 @@ public sealed class CacheDirectives
             return Empty;
         }
 
-        if (RememberedValues.TryGetValue(fieldValue, out var directives))
+        if (!RememberedValues.TryGet(fieldValue, out var directives))
         {
-            return directives;
-        }
-
-        directives = Parse(fieldValue);
-        // Counted here, as the session's remembered keys are: Count would take every lock of the dictionary.
-        if (Volatile.Read(ref rememberedCount) >= FieldValuesRemembered)
-        {
-            RememberedValues.Clear();
-            Volatile.Write(ref rememberedCount, 0);
-        }
-
-        if (RememberedValues.TryAdd(fieldValue, directives))
-        {
-            Interlocked.Increment(ref rememberedCount);
+            directives = Parse(fieldValue);
+            RememberedValues.Remember(fieldValue, directives);
         }
 
         return directives;
