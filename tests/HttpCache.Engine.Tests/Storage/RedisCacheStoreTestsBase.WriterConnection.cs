@@ -1,4 +1,5 @@
 using HttpCache.Engine.Storage;
+using StackExchange.Redis;
 using HttpCache.Engine.Tests.Http;
 
 namespace HttpCache.Engine.Tests.Storage;
@@ -30,6 +31,24 @@ public abstract partial class RedisCacheStoreTestsBase
         var direct = RedisCallerThreads.Operations(store.Connection);
         await ((ICacheStore)store).SetManyAsync(batch);
         Assert.True(RedisCallerThreads.Operations(store.Connection) - direct >= (2 * batch.Count) + 1);
+    }
+
+    [Fact]
+    public async Task While_the_writers_connection_is_down_its_batches_go_over_the_stores()
+    {
+        // After an outage each connection reconnects on its own schedule; the store's may be back first.
+        var store = OpenOwnConnection();
+        await AsBackgroundWriter.SetManyAsync(store, [Record("before")]);
+        var writer = Assert.IsAssignableFrom<IConnectionMultiplexer>(store.WriterConnection);
+        await writer.CloseAsync();
+        Assert.False(writer.IsConnected);
+        var batch = Enumerable.Range(0, 6).Select(i => Record($"d{i}")).ToList();
+        var before = RedisCallerThreads.Operations(store.Connection);
+
+        await AsBackgroundWriter.SetManyAsync(store, batch);
+
+        Assert.True(RedisCallerThreads.Operations(store.Connection) - before >= (2 * batch.Count) + 1);
+        Assert.Equal(batch[^1].Body, (await store.GetAsync(batch[^1].Key))!.Body);
     }
 
     [Fact]

@@ -59,6 +59,9 @@ public sealed partial class RedisCacheStore : ICacheStore
     private readonly ConfigurationOptions? _writerOptions;
     private readonly object _writerGate = new();
     private ConnectionMultiplexer? _writerConnection;
+
+    /// <summary>The background writer's own connection, once opened (tests).</summary>
+    internal IConnectionMultiplexer? WriterConnection => Volatile.Read(ref _writerDb) is null ? null : _writerConnection;
     private IDatabase? _writerDb;
 
     private readonly RedisKeyLayout _keys;
@@ -331,7 +334,9 @@ public sealed partial class RedisCacheStore : ICacheStore
     {
         if (Volatile.Read(ref _writerDb) is { } db)
         {
-            return db;
+            // Back from an outage, the two connections reconnect each on its own schedule: until the writer's is back,
+            // its batches go over the store's, so that writes the server can take are not lost meanwhile.
+            return db.Multiplexer.IsConnected ? db : _db;
         }
 
         lock (_writerGate)
